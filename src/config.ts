@@ -1,0 +1,305 @@
+/**
+ * Configuration: one pure function, flags > environment > config file > defaults.
+ * Every bad value is reported at once, naming where it came from.
+ */
+import { isValidRoomspace } from "./rooms.ts";
+
+export type LogFormat = "pretty" | "json";
+export type LogLevel = "silent" | "error" | "warn" | "info" | "debug" | "trace";
+
+export interface Config {
+  host: string;
+  port: number;
+  cors: string[];
+  secret: string | null;
+  redis: string | null;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  roomspaceSecrets: Map<string, string>;
+  /** Redis key prefix for roomspace secrets; the secret of `dir` is `<prefix>dir`. */
+  secretPrefix: string;
+  /** Prefix for ws-emit's own Redis channels and keys, so deployments can share a Redis. */
+  redisPrefix: string;
+  /** Redis channels carrying Flask-SocketIO / python-socketio messages. */
+  redisChannels: string[];
+  /** Redis channel carrying ws-emit's JSON emit objects. */
+  redisJsonChannel: string;
+  maxConnections: number;
+  maxRoomsPerConnection: number;
+  maxBodyBytes: number;
+  maxMessageBytes: number;
+  backpressureBytes: number;
+  heartbeatMs: number;
+  joinFailuresPerMinute: number;
+  badFramesPerMinute: number;
+  workers: number;
+  metricsSecret: string | null;
+  tlsCert: string | null;
+  tlsKey: string | null;
+  drainMs: number;
+}
+
+/** Where each setting can come from. `flag` is the kebab-case CLI name. */
+interface Setting {
+  key: keyof Config;
+  flag: string;
+  env: string[];
+  parse: (raw: string[], where: string) => unknown;
+  repeatable?: boolean;
+  help: string;
+}
+
+const DEFAULTS: Config = {
+  host: "0.0.0.0",
+  port: 8899,
+  cors: ["http://localhost:7788"],
+  secret: null,
+  redis: null,
+  logLevel: "info",
+  logFormat: "pretty",
+  roomspaceSecrets: new Map(),
+  secretPrefix: "ws-emit::secret::",
+  redisPrefix: "ws-emit",
+  redisChannels: ["flask-socketio", "socketio"],
+  redisJsonChannel: "ws-emit",
+  maxConnections: 100_000,
+  maxRoomsPerConnection: 100,
+  maxBodyBytes: 1024 * 1024,
+  maxMessageBytes: 64 * 1024,
+  backpressureBytes: 1024 * 1024,
+  heartbeatMs: 25_000,
+  joinFailuresPerMinute: 10,
+  badFramesPerMinute: 20,
+  workers: 1,
+  metricsSecret: null,
+  tlsCert: null,
+  tlsKey: null,
+  drainMs: 10_000,
+};
+
+export function defaults(): Config {
+  return { ...DEFAULTS, roomspaceSecrets: new Map(), cors: [...DEFAULTS.cors], redisChannels: [...DEFAULTS.redisChannels] };
+}
+
+// --- value parsers: throw a message, resolveConfig adds where it came from ---
+
+const last = (raw: string[]) => raw[raw.length - 1]!;
+const str = (raw: string[]) => last(raw);
+const optStr = (raw: string[]) => (last(raw) === "" ? null : last(raw));
+const words = (raw: string[]) => raw.flatMap((r) => r.split(/[\s,]+/)).filter(Boolean);
+
+function int(min: number, max: number) {
+  return (raw: string[]) => {
+    const s = last(raw).trim();
+    if (!/^\d+$/.test(s)) throw new Error(`expected a whole number, got "${s}"`);
+    const n = Number(s);
+    if (n < min || n > max) throw new Error(`must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+}
+
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2 };
+function size(min: number, max: number) {
+  return (raw: string[]) => {
+    const m = /^(\d+)\s*([a-z]*)$/i.exec(last(raw).trim());
+    const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+    if (!m || unit === undefined) throw new Error(`expected a size like 65536, 64k or 1m, got "${last(raw)}"`);
+    const n = Number(m[1]) * unit;
+    if (n < min || n > max) throw new Error(`must be between ${min} and ${max} bytes, got ${n}`);
+    return n;
+  };
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+function duration(minMs: number, maxMs: number) {
+  return (raw: string[]) => {
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(last(raw).trim());
+    if (!m) throw new Error(`expected a duration like 25s, 500ms or 2m, got "${last(raw)}"`);
+    const ms = Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? "s"]!);
+    if (ms < minMs || ms > maxMs) throw new Error(`must be between ${minMs} ms and ${maxMs} ms, got ${ms} ms`);
+    return ms;
+  };
+}
+
+function oneOf<T extends string>(options: readonly T[]) {
+  return (raw: string[]) => {
+    const v = last(raw).trim().toLowerCase();
+    if (!options.includes(v as T)) throw new Error(`expected one of ${options.join(", ")}, got "${last(raw)}"`);
+    return v as T;
+  };
+}
+
+/** "HOST:PORT", "[v6]:PORT", ":PORT" or "PORT". */
+export function parseAddress(s: string): { host: string; port: number } {
+  const t = s.trim();
+  let host: string;
+  let portText: string;
+  const v6 = /^\[([0-9A-Fa-f:.]+)\]:(\d+)$/.exec(t);
+  if (v6) [host, portText] = [v6[1]!, v6[2]!];
+  else if (/^\d+$/.test(t)) [host, portText] = [DEFAULTS.host, t];
+  else {
+    const i = t.lastIndexOf(":");
+    if (i < 0 || t.indexOf(":") !== i) throw new Error(`expected HOST:PORT (IPv6 as [::1]:8899), got "${s}"`);
+    host = t.slice(0, i) || DEFAULTS.host;
+    portText = t.slice(i + 1);
+  }
+  if (!/^\d+$/.test(portText) || Number(portText) > 65535) throw new Error(`port must be 0-65535, got "${portText}"`);
+  if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new Error(`invalid host "${host}"`);
+  return { host, port: Number(portText) };
+}
+
+function corsList(raw: string[]) {
+  const list = words(raw);
+  for (const o of list) {
+    if (o === "*") continue;
+    let u: URL;
+    try {
+      u = new URL(o);
+    } catch {
+      throw new Error(`"${o}" is not an origin like https://example.com (or * for any)`);
+    }
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`"${o}" must start with http:// or https://`);
+    if (u.pathname !== "/" || u.search) throw new Error(`"${o}" must be an origin (scheme://host[:port]) with no path`);
+  }
+  return list;
+}
+
+function redisUrl(raw: string[]) {
+  const v = last(raw).trim();
+  if (v === "") return null;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new Error(`"${v}" is not a URL like redis://localhost:6379/0`);
+  }
+  if (!["redis:", "rediss:", "redis+cluster:", "rediss+cluster:"].includes(u.protocol))
+    throw new Error(`"${v}" must start with redis://, rediss:// or redis+cluster://`);
+  return v;
+}
+
+function roomspaceSecrets(raw: string[]) {
+  const map = new Map<string, string>();
+  for (const item of raw.flatMap((r) => r.split(/\s+/)).filter(Boolean)) {
+    const i = item.indexOf("=");
+    const name = i < 0 ? item : item.slice(0, i);
+    if (i <= 0 || i === item.length - 1) throw new Error(`expected NAME=SECRET, got "${name}${i < 0 ? "" : "=…"}"`);
+    if (!isValidRoomspace(name)) throw new Error(`roomspace "${name}" may only use letters, digits, ".", "_" and "-"`);
+    map.set(name, item.slice(i + 1));
+  }
+  return map;
+}
+
+function workers(raw: string[]) {
+  const v = last(raw).trim();
+  if (v === "auto") return 0; // resolved to the core count by the serve command
+  return int(1, 256)(raw);
+}
+
+/** The table: every setting, its flag, its environment names, its parser. */
+export const SETTINGS: Setting[] = [
+  { key: "host", flag: "address", env: ["ADDRESS", "WS_EMIT_ADDRESS"], parse: (r) => parseAddress(last(r)), help: "HOST:PORT to listen on (IPv6: [::1]:8899; port 0 = any free port)" },
+  { key: "cors", flag: "cors", env: ["CORS", "WS_EMIT_CORS"], parse: corsList, repeatable: true, help: "allowed browser origins, space-separated or repeated; * = any" },
+  { key: "secret", flag: "secret", env: ["SECRET", "WS_EMIT_SECRET"], parse: optStr, help: "secret for POST /emit and admin endpoints (unset: emit from loopback only)" },
+  { key: "redis", flag: "redis", env: ["REDIS", "WS_EMIT_REDIS"], parse: redisUrl, help: "Redis URL; enables Redis ingest, roomspace secrets in Redis and scale-out" },
+  { key: "logLevel", flag: "log-level", env: ["LOG_LEVEL", "WS_EMIT_LOG_LEVEL"], parse: oneOf(["silent", "error", "warn", "info", "debug", "trace"] as const), help: "silent|error|warn|info|debug|trace" },
+  { key: "logFormat", flag: "log-format", env: ["LOG_FORMAT", "WS_EMIT_LOG_FORMAT"], parse: oneOf(["pretty", "json"] as const), help: "pretty|json (JSON lines)" },
+  { key: "roomspaceSecrets", flag: "roomspace-secret", env: ["ROOMSPACE_SECRETS", "WS_EMIT_ROOMSPACE_SECRETS"], parse: roomspaceSecrets, repeatable: true, help: "NAME=SECRET for a roomspace (repeatable; env: space-separated)" },
+  { key: "secretPrefix", flag: "secret-prefix", env: ["WS_EMIT_SECRET_PREFIX"], parse: str, help: "Redis key prefix of roomspace secrets (redis2websocket: r2ws::room_secret::)" },
+  { key: "redisPrefix", flag: "redis-prefix", env: ["WS_EMIT_REDIS_PREFIX"], parse: str, help: "prefix of ws-emit's own Redis channels, to share one Redis between deployments" },
+  { key: "redisChannels", flag: "redis-channel", env: ["WS_EMIT_REDIS_CHANNELS"], parse: words, repeatable: true, help: "Flask-SocketIO/python-socketio channels to ingest (repeatable)" },
+  { key: "redisJsonChannel", flag: "redis-json-channel", env: ["WS_EMIT_REDIS_JSON_CHANNEL"], parse: str, help: "Redis channel taking JSON emit objects" },
+  { key: "maxConnections", flag: "max-connections", env: ["WS_EMIT_MAX_CONNECTIONS"], parse: int(1, 10_000_000), help: "connections per process; more get 503" },
+  { key: "maxRoomsPerConnection", flag: "max-rooms", env: ["WS_EMIT_MAX_ROOMS"], parse: int(1, 100_000), help: "rooms one connection may join" },
+  { key: "maxBodyBytes", flag: "max-body", env: ["WS_EMIT_MAX_BODY"], parse: size(1024, 64 * 1024 ** 2), help: "largest POST body (e.g. 1m)" },
+  { key: "maxMessageBytes", flag: "max-message", env: ["WS_EMIT_MAX_MESSAGE"], parse: size(256, 16 * 1024 ** 2), help: "largest frame a client may send" },
+  { key: "backpressureBytes", flag: "max-buffer", env: ["WS_EMIT_MAX_BUFFER"], parse: size(16 * 1024, 256 * 1024 ** 2), help: "bytes buffered for a slow client before it is closed" },
+  { key: "heartbeatMs", flag: "heartbeat", env: ["WS_EMIT_HEARTBEAT"], parse: duration(100, 300_000), help: "ping interval; a client silent for two intervals is closed" },
+  { key: "joinFailuresPerMinute", flag: "max-join-failures", env: ["WS_EMIT_MAX_JOIN_FAILURES"], parse: int(1, 100_000), help: "failed joins per connection per minute before it is closed" },
+  { key: "badFramesPerMinute", flag: "max-bad-frames", env: ["WS_EMIT_MAX_BAD_FRAMES"], parse: int(1, 100_000), help: "malformed frames per connection per minute before it is closed" },
+  { key: "workers", flag: "workers", env: ["WS_EMIT_WORKERS"], parse: workers, help: "processes sharing the port (needs --redis); auto = one per core" },
+  { key: "metricsSecret", flag: "metrics-secret", env: ["WS_EMIT_METRICS_SECRET"], parse: optStr, help: "secret for /metrics and /stats (default: the emit secret)" },
+  { key: "tlsCert", flag: "tls-cert", env: ["WS_EMIT_TLS_CERT"], parse: optStr, help: "PEM certificate file (TLS without a proxy; reloaded on SIGHUP)" },
+  { key: "tlsKey", flag: "tls-key", env: ["WS_EMIT_TLS_KEY"], parse: optStr, help: "PEM private key file" },
+  { key: "drainMs", flag: "drain", env: ["WS_EMIT_DRAIN"], parse: duration(0, 600_000), help: "on SIGTERM, spread reconnects over this long before exiting" },
+];
+
+export type Sources = {
+  /** Flag values as given on the command line, by flag name; repeated flags keep every value. */
+  flags: Record<string, string[]>;
+  env: Record<string, string | undefined>;
+  /** Parsed config file (KEY → value), or null when none was given. */
+  file: Record<string, string> | null;
+  fileName?: string;
+};
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; issues: string[] };
+
+/** Resolve the configuration. Pure: callers read the file and environment. */
+export function resolveConfig(src: Sources): ConfigResult {
+  const config = defaults();
+  const issues: string[] = [];
+  for (const s of SETTINGS) {
+    let raw: string[] | undefined;
+    let where = "";
+    if (src.flags[s.flag]?.length) {
+      raw = src.flags[s.flag];
+      where = `--${s.flag}`;
+    } else {
+      const envName = s.env.find((n) => src.env[n] !== undefined);
+      if (envName !== undefined) {
+        raw = [src.env[envName]!];
+        where = `environment variable ${envName}`;
+      } else if (src.file) {
+        const fileKey = s.env.find((n) => src.file![n] !== undefined);
+        if (fileKey !== undefined) {
+          raw = [src.file[fileKey]!];
+          where = `${fileKey} in ${src.fileName ?? "the config file"}`;
+        }
+      }
+    }
+    if (raw === undefined) continue;
+    try {
+      const value = s.parse(raw, where);
+      if (s.key === "host") Object.assign(config, value as { host: string; port: number });
+      else (config as unknown as Record<string, unknown>)[s.key] = value;
+    } catch (e) {
+      issues.push(`${where}: ${(e as Error).message}`);
+    }
+  }
+  if ((config.tlsCert === null) !== (config.tlsKey === null)) issues.push("--tls-cert and --tls-key must be given together");
+  if (config.workers !== 1 && config.redis === null) issues.push("--workers needs --redis: worker processes fan out through Redis");
+  return issues.length ? { ok: false, issues } : { ok: true, config };
+}
+
+/**
+ * Parse the seed's `/etc/default/ws-emit` format: `KEY="value"` or `KEY=value` lines,
+ * `#` comments, optional `export `. Returns the map or the issues found.
+ */
+export function parseEnvFile(text: string, fileName: string): { ok: true; values: Record<string, string> } | { ok: false; issues: string[] } {
+  const values: Record<string, string> = {};
+  const issues: string[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    const t = line.trim();
+    if (t === "" || t.startsWith("#")) return;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(t);
+    if (!m) {
+      issues.push(`${fileName}:${i + 1}: expected KEY="value"`);
+      return;
+    }
+    let v = m[2]!;
+    const q = v[0];
+    if ((q === '"' || q === "'") && v.length >= 2 && v.endsWith(q)) {
+      v = v.slice(1, -1);
+      if (q === '"') v = v.replace(/\\(["\\$`])/g, "$1");
+    } else if (q === '"' || q === "'") {
+      issues.push(`${fileName}:${i + 1}: unterminated quote`);
+      return;
+    } else v = v.replace(/\s+#.*$/, "");
+    values[m[1]!] = v;
+  });
+  return issues.length ? { ok: false, issues } : { ok: true, values };
+}
+
+/** Known flag names (for unknown-flag errors in the CLI). */
+export const FLAG_NAMES = new Set(SETTINGS.map((s) => s.flag));

@@ -1,0 +1,19 @@
+import type { EmitMessage, IngestSource } from "../message.ts";
+
+/**
+ * The engine carries emits between nodes and stores roomspace secrets.
+ * Memory: one process. Redis: many processes on one Redis act as one service.
+ */
+export interface Engine {
+  readonly kind: "memory" | "redis";
+  /** Deliver to every subscriber on every node, exactly once. Resolves to local deliveries. */
+  publish(msg: EmitMessage, source: IngestSource): Promise<number>;
+  /** The roomspace's secret; null when unset. Throws EngineUnavailable when the store cannot answer. */
+  roomspaceSecret(roomspace: string): Promise<string | null>;
+  setRoomspaceSecret(roomspace: string, secret: string | null): Promise<void>;
+  /** false while the engine cannot fan out (Redis down or subscription dead). */
+  ready(): boolean;
+  close(): Promise<void>;
+}
+
+export class EngineUnavailable extends Error {}

@@ -1,0 +1,22 @@
+/**
+ * Our own liveness check. Bun's idleTimeout is re-armed by every send, so a dead client
+ * that we keep publishing to would never be reaped (oven-sh/bun#39255). Every interval we
+ * ping each socket; one silent for two intervals is terminated.
+ */
+import type { Ctx } from "./context.ts";
+
+export function startHeartbeat(ctx: Ctx): { close(): void } {
+  const interval = ctx.config.heartbeatMs;
+  const timer = setInterval(() => {
+    const deadline = Date.now() - 2 * interval;
+    for (const ws of ctx.sockets) {
+      if (ws.data.conn.lastSeen < deadline) {
+        ctx.metrics.inc("ws_emit_drops_total", { reason: "heartbeat_timeout" });
+        ctx.sockets.delete(ws);
+        ws.terminate();
+      } else ws.ping();
+    }
+  }, interval);
+  timer.unref();
+  return { close: () => clearInterval(timer) };
+}

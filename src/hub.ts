@@ -1,0 +1,120 @@
+/**
+ * The hub: rooms as Bun pub/sub topics, one topic per (wire format, namespace, room).
+ * A message is encoded once per format that has subscribers in the target room, then
+ * `server.publish` copies that one frame to every WebSocket subscriber in native code.
+ * Subscribers that are not WebSockets (SSE streams, long-polling sessions) are "sinks"
+ * kept in a per-topic set and get the very same frame.
+ */
+import type { Server, ServerWebSocket } from "bun";
+import type { EmitMessage } from "./message.ts";
+
+/** A wire format: how one message looks to one kind of client. */
+export interface Format {
+  /** Short id used as topic prefix, e.g. "n" (native), "sio", "sse". */
+  readonly id: string;
+  /** Encode `msg` as delivered to `room` (null for a broadcast). Called once per room per publish. */
+  encode(msg: EmitMessage, room: string | null): string;
+}
+
+/** A subscriber that is not a Bun WebSocket. `send` must not throw and must bound its own buffer. */
+export interface Sink {
+  send(frame: string): void;
+}
+
+export type Subscriber = { ws: ServerWebSocket<unknown> } | { sink: Sink };
+
+export interface Hub {
+  addFormat(f: Format): void;
+  /** Subscribe to a room (or the namespace-wide broadcast topic when room is null). Returns the topic. */
+  subscribe(sub: Subscriber, format: string, namespace: string, room: string | null): string;
+  unsubscribe(sub: Subscriber, topic: string): void;
+  /** Deliver to local subscribers; returns how many subscriptions received it. */
+  deliver(msg: EmitMessage): number;
+  /** Local subscriber count per room (all formats, namespace "/" rooms unprefixed). */
+  rooms(): Map<string, number>;
+  readonly topicCount: number;
+}
+
+export function topicOf(format: string, namespace: string, room: string | null): string {
+  // Format ids and namespaces never contain "|"; the room is last, so any room text is unambiguous.
+  return `${format}|${namespace}|${room ?? ""}`;
+}
+
+export function createHub(getServer: () => Server<unknown> | undefined): Hub {
+  const formats: Format[] = [];
+  const wsCount = new Map<string, number>();
+  const sinks = new Map<string, Set<Sink>>();
+  /** room key (ns + room) → subscriptions, for stats. */
+  const roomCount = new Map<string, number>();
+
+  const roomKey = (topic: string) => {
+    const i = topic.indexOf("|");
+    const rest = topic.slice(i + 1);
+    return rest.startsWith("/|") ? rest.slice(2) : rest;
+  };
+  const bump = (map: Map<string, number>, key: string, d: number) => {
+    const n = (map.get(key) ?? 0) + d;
+    if (n <= 0) map.delete(key);
+    else map.set(key, n);
+  };
+
+  function deliverTopic(topic: string, frame: () => string): number {
+    const n = wsCount.get(topic) ?? 0;
+    const set = sinks.get(topic);
+    if (n === 0 && !set) return 0;
+    const f = frame();
+    // publish() returns 0/-1 for "dropped for someone": never retry, the rest already have it.
+    if (n > 0) getServer()?.publish(topic, f, false);
+    if (set) for (const s of set) s.send(f);
+    return n + (set?.size ?? 0);
+  }
+
+  return {
+    addFormat(f) {
+      if (formats.some((x) => x.id === f.id)) throw new Error(`format ${f.id} registered twice`);
+      formats.push(f);
+    },
+    subscribe(sub, format, namespace, room) {
+      const topic = topicOf(format, namespace, room);
+      if ("ws" in sub) {
+        if (sub.ws.isSubscribed(topic)) return topic;
+        if (!sub.ws.subscribe(topic)) return topic; // socket already closed
+        bump(wsCount, topic, 1);
+      } else {
+        let set = sinks.get(topic);
+        if (!set) sinks.set(topic, (set = new Set()));
+        if (set.has(sub.sink)) return topic;
+        set.add(sub.sink);
+      }
+      if (room !== null) bump(roomCount, roomKey(topic), 1);
+      return topic;
+    },
+    unsubscribe(sub, topic) {
+      if ("ws" in sub) {
+        // A closed socket is already unsubscribed by Bun; the count still has to drop.
+        sub.ws.unsubscribe(topic);
+        bump(wsCount, topic, -1);
+      } else {
+        const set = sinks.get(topic);
+        if (!set?.delete(sub.sink)) return;
+        if (set.size === 0) sinks.delete(topic);
+      }
+      if (!topic.endsWith("|")) bump(roomCount, roomKey(topic), -1);
+    },
+    deliver(msg) {
+      let total = 0;
+      for (const f of formats) {
+        if (msg.rooms === null) {
+          total += deliverTopic(topicOf(f.id, msg.namespace, null), () => f.encode(msg, null));
+        } else {
+          for (const room of msg.rooms) total += deliverTopic(topicOf(f.id, msg.namespace, room), () => f.encode(msg, room));
+        }
+      }
+      return total;
+    },
+    rooms: () => new Map(roomCount),
+    get topicCount() {
+      return wsCount.size + sinks.size;
+    },
+  };
+}

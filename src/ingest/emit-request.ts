@@ -1,0 +1,52 @@
+/**
+ * The emit object, as taken by POST /emit and the Redis JSON channel. Pure.
+ * `{"event":"update","room":"time","data":{…},"namespace":null,"secret":"…"}`
+ * plus `rooms: [...]` (many rooms in one call) and `args: [...]` (several arguments).
+ */
+import { parseNamespace, parseRoom } from "../rooms.ts";
+import type { EmitMessage } from "../message.ts";
+
+export const MAX_EVENT_LENGTH = 200;
+export const MAX_ROOMS_PER_EMIT = 1000;
+/** Socket.IO clients treat these names specially; emitting them would break the client. */
+const RESERVED_EVENTS = new Set(["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"]);
+
+export type EmitParse = { ok: true; value: EmitMessage; secret: unknown } | { ok: false; error: string };
+
+export function parseEmit(x: unknown): EmitParse {
+  if (typeof x !== "object" || x === null || Array.isArray(x)) return { ok: false, error: "the emit must be a JSON object" };
+  const o = x as Record<string, unknown>;
+  if (typeof o.event !== "string" || o.event === "") return { ok: false, error: '"event" is required and must be a non-empty string' };
+  if (o.event.length > MAX_EVENT_LENGTH) return { ok: false, error: `"event" is longer than ${MAX_EVENT_LENGTH} characters` };
+  if (RESERVED_EVENTS.has(o.event)) return { ok: false, error: `"${o.event}" is reserved by Socket.IO clients and cannot be emitted` };
+
+  const ns = parseNamespace(o.namespace);
+  if (!ns.ok) return { ok: false, error: `"namespace": ${ns.error}` };
+
+  let rooms: string[] | null = null;
+  if (o.room !== undefined && o.room !== null) {
+    const r = parseRoom(o.room);
+    if (!r.ok) return { ok: false, error: `"room": ${r.error}` };
+    rooms = [r.room];
+  }
+  if (o.rooms !== undefined && o.rooms !== null) {
+    if (!Array.isArray(o.rooms)) return { ok: false, error: '"rooms" must be an array of room names' };
+    if (o.rooms.length > MAX_ROOMS_PER_EMIT) return { ok: false, error: `"rooms" has more than ${MAX_ROOMS_PER_EMIT} entries` };
+    rooms ??= [];
+    for (const item of o.rooms) {
+      const r = parseRoom(item);
+      if (!r.ok) return { ok: false, error: `"rooms": ${r.error}` };
+      if (!rooms.includes(r.room)) rooms.push(r.room);
+    }
+    if (rooms.length === 0) return { ok: false, error: '"rooms" is empty: omit it to broadcast to everyone' };
+  }
+
+  let args: unknown[];
+  if (o.args !== undefined) {
+    if (!Array.isArray(o.args)) return { ok: false, error: '"args" must be an array of arguments' };
+    if (o.data !== undefined) return { ok: false, error: 'send either "data" (one argument) or "args" (a list), not both' };
+    args = o.args;
+  } else args = o.data === undefined ? [] : [o.data];
+
+  return { ok: true, value: { event: o.event, args, namespace: ns.ns, rooms }, secret: o.secret };
+}

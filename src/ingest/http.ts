@@ -1,0 +1,73 @@
+/** POST /emit and PUT|DELETE /roomspaces/<name>/secret. */
+import { bearerToken, secretMatches } from "../auth/secret.ts";
+import type { Ctx } from "../context.ts";
+import { HttpError } from "../errors.ts";
+import { isLoopback, json, readJson } from "../http-util.ts";
+import type { EmitMessage } from "../message.ts";
+import { isValidRoomspace } from "../rooms.ts";
+import { parseEmit } from "./emit-request.ts";
+
+export const MAX_BATCH = 1000;
+
+/**
+ * Is this caller allowed to emit? With a secret configured: the secret in the body or as
+ * `Authorization: Bearer`, compared in constant time. Without one: loopback clients only.
+ */
+function authorize(ctx: Ctx, req: Request, ip: string, bodySecret: unknown): void {
+  const expected = ctx.config.secret;
+  if (expected === null) {
+    if (!isLoopback(ip)) throw new HttpError(403, "forbidden", "no --secret is configured, so only clients on this machine may emit");
+    return;
+  }
+  const presented = bearerToken(req.headers.get("authorization")) ?? bodySecret;
+  if (presented === undefined || presented === null) throw new HttpError(403, "forbidden", 'missing secret: send "secret" in the body or "Authorization: Bearer <secret>"');
+  if (!secretMatches(presented, expected)) throw new HttpError(403, "forbidden", "wrong secret");
+}
+
+export async function handleEmit(ctx: Ctx, req: Request, ip: string): Promise<Response> {
+  const started = performance.now();
+  const body = await readJson(req, ctx.config.maxBodyBytes);
+  const items = Array.isArray(body) ? body : [body];
+  if (Array.isArray(body) && (body.length === 0 || body.length > MAX_BATCH))
+    throw new HttpError(400, "bad_request", `a batch must hold 1 to ${MAX_BATCH} emits`);
+
+  // Check everything before emitting anything: a batch is taken whole or not at all.
+  const msgs: EmitMessage[] = [];
+  for (const [i, item] of items.entries()) {
+    const p = parseEmit(item);
+    const where = Array.isArray(body) ? `item ${i}: ` : "";
+    if (!p.ok) {
+      ctx.metrics.inc("ws_emit_events_invalid_total", { source: "http" });
+      // Authorization first, so an unauthenticated caller learns nothing about validation.
+      authorize(ctx, req, ip, typeof item === "object" && item !== null ? (item as Record<string, unknown>).secret : undefined);
+      throw new HttpError(400, "bad_request", where + p.error);
+    }
+    authorize(ctx, req, ip, p.secret);
+    msgs.push(p.value);
+  }
+
+  const delivered: number[] = [];
+  for (const m of msgs) delivered.push(await ctx.engine.publish(m, "http"));
+  ctx.metrics.inc("ws_emit_events_in_total", { source: "http" }, msgs.length);
+  ctx.metrics.observe("ws_emit_emit_duration_seconds", (performance.now() - started) / 1000);
+  const total = delivered.reduce((a, b) => a + b, 0);
+  if (Array.isArray(body)) return json({ ok: true, emitted: msgs.length, delivered: total, results: delivered.map((d) => ({ delivered: d })) });
+  return json({ ok: true, delivered: total, rooms: msgs[0]!.rooms });
+}
+
+/** Set or delete a roomspace secret (in-memory engine, or Redis when configured). */
+export async function handleRoomspaceSecret(ctx: Ctx, req: Request, ip: string, name: string): Promise<Response> {
+  if (!isValidRoomspace(name)) throw new HttpError(400, "bad_request", "a roomspace name may only use letters, digits, '.', '_' and '-'");
+  if (req.method === "DELETE") {
+    authorize(ctx, req, ip, undefined);
+    await ctx.engine.setRoomspaceSecret(name, null);
+    return json({ ok: true, roomspace: name, secret: false });
+  }
+  const body = await readJson(req, 64 * 1024);
+  const secret = typeof body === "object" && body !== null ? (body as Record<string, unknown>).secret : undefined;
+  authorize(ctx, req, ip, undefined);
+  if (typeof secret !== "string" || secret.length === 0 || secret.length > 1024)
+    throw new HttpError(400, "bad_request", 'body must be {"secret":"<1 to 1024 characters>"}');
+  await ctx.engine.setRoomspaceSecret(name, secret);
+  return json({ ok: true, roomspace: name, secret: true });
+}

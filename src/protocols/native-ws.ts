@@ -1,0 +1,108 @@
+/** The native protocol's WebSocket side: upgrade at /ws, join/leave/ping handling. */
+import { checkJoin } from "../auth/rooms.ts";
+import { createConn, joinBroadcast, joinRoom, leaveRoom, releaseConn } from "../connection.ts";
+import { CLOSE, type Ctx, type WS, type WsProtocol } from "../context.ts";
+import { HttpError } from "../errors.ts";
+import { DEFAULT_NAMESPACE, parseRoom } from "../rooms.ts";
+import { encodeError, encodeReply, NATIVE_FORMAT_ID, parseClientFrame } from "./native.ts";
+
+const NS = DEFAULT_NAMESPACE;
+
+/** Validate `?room=…&secret=…` and upgrade. Errors are HTTP errors before the upgrade. */
+export async function upgradeNative(ctx: Ctx, req: Request, url: URL, proto: WsProtocol, ip: string): Promise<Response | undefined> {
+  const rooms = url.searchParams.getAll("room");
+  if (rooms.length > ctx.config.maxRoomsPerConnection)
+    throw new HttpError(400, "too_many_rooms", `at most ${ctx.config.maxRoomsPerConnection} rooms per connection`);
+  const secret = url.searchParams.get("secret");
+  for (const room of rooms) {
+    const c = await checkJoin(ctx.engine, room, secret);
+    if (!c.ok) {
+      ctx.metrics.inc("ws_emit_joins_total", { result: c.code });
+      throw new HttpError(c.code === "forbidden" ? 403 : c.code === "unavailable" ? 503 : 400, c.code, c.message);
+    }
+  }
+  const conn = createConn("native", ip, ctx.config);
+  const ok = ctx.server().upgrade(req, { data: { conn, proto, state: rooms } });
+  if (!ok) throw new HttpError(400, "bad_request", "expected a WebSocket upgrade request");
+  return undefined;
+}
+
+export function createNativeProtocol(ctx: Ctx): WsProtocol {
+  const { hub, metrics, config } = ctx;
+
+  function fail(ws: WS, code: string, message: string, room?: unknown, id?: unknown) {
+    metrics.inc("ws_emit_client_errors_total", { code });
+    ws.send(encodeError(code, message, room, id));
+  }
+
+  function badFrame(ws: WS, message: string, id?: unknown) {
+    fail(ws, "bad_request", message, undefined, id);
+    if (ws.data.conn.badFrames.hit()) ws.close(CLOSE.BAD_FRAME_FLOOD, "too many malformed frames");
+  }
+
+  async function join(ws: WS, room: unknown, secret: unknown, id: unknown) {
+    const conn = ws.data.conn;
+    const c = await checkJoin(ctx.engine, room, secret);
+    if (conn.closed) return;
+    metrics.inc("ws_emit_joins_total", { result: c.ok ? "ok" : c.code });
+    if (!c.ok) {
+      fail(ws, c.code, c.message, room, id);
+      if (conn.joinFailures.hit()) ws.close(CLOSE.JOIN_FLOOD, "too many failed joins");
+      return;
+    }
+    if (!joinRoom(hub, conn, { ws }, NATIVE_FORMAT_ID, NS, c.room, config.maxRoomsPerConnection)) {
+      fail(ws, "too_many_rooms", `at most ${config.maxRoomsPerConnection} rooms per connection`, room, id);
+      return;
+    }
+    ws.send(encodeReply("joined", c.room, id));
+  }
+
+  return {
+    open(ws) {
+      const { conn } = ws.data;
+      ctx.sockets.add(ws);
+      metrics.inc("ws_emit_connections_total", { transport: "native" });
+      joinBroadcast(hub, conn, { ws }, NATIVE_FORMAT_ID, NS);
+      for (const room of ws.data.state as string[]) {
+        joinRoom(hub, conn, { ws }, NATIVE_FORMAT_ID, NS, room, config.maxRoomsPerConnection);
+        metrics.inc("ws_emit_joins_total", { result: "ok" });
+        ws.send(encodeReply("joined", room, undefined));
+      }
+      ws.data.state = null;
+    },
+    message(ws, data) {
+      ws.data.conn.lastSeen = Date.now();
+      if (typeof data !== "string") return badFrame(ws, "send JSON as text frames");
+      const f = parseClientFrame(data);
+      if (!f.ok) return badFrame(ws, f.error, f.id);
+      const frame = f.value;
+      switch (frame.type) {
+        case "join":
+          join(ws, frame.room, frame.secret, frame.id).catch((e) => {
+            ctx.log.error("join failed", e);
+            fail(ws, "internal", "join failed", frame.room, frame.id);
+          });
+          return;
+        case "leave": {
+          const r = parseRoom(frame.room);
+          if (!r.ok) return badFrame(ws, r.error, frame.id);
+          // Leaving a room one is not in is harmless: answer "left" all the same.
+          leaveRoom(hub, ws.data.conn, { ws }, NATIVE_FORMAT_ID, NS, r.room);
+          ws.send(encodeReply("left", r.room, frame.id));
+          return;
+        }
+        case "ping":
+          ws.send(encodeReply("pong", undefined, frame.id));
+          return;
+        default: {
+          const never: never = frame;
+          return never;
+        }
+      }
+    },
+    close(ws) {
+      ctx.sockets.delete(ws);
+      releaseConn(hub, ws.data.conn, { ws });
+    },
+  };
+}
