@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# One command for every test: installs what the tests need from Debian when it can,
+# builds the binary, runs bun test, and ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .test-tmp
+BUN=node_modules/.bin/bun
+[ -x "$BUN" ] || { echo "node_modules missing: run npm install first"; exit 1; }
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+/usr/bin/python3 -c 'import socketio' >/dev/null 2>&1 || missing+=(python3-socketio)
+/usr/bin/python3 -c 'import flask_socketio' >/dev/null 2>&1 || missing+=(python3-flask-socketio)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing test dependencies: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null || {
+      echo "apt-get install ${missing[*]} failed"; echo "0 passed, 1 failed"; exit 1; }
+  else
+    echo "tests need these Debian packages: ${missing[*]}"
+    echo "install them (sudo apt-get install ${missing[*]}) or run npm test as root"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+fi
+
+echo "building dist/ws-emit"
+"$BUN" scripts/build.ts || { echo "0 passed, 1 failed"; exit 1; }
+
+# Many sockets per test: lift the file limit where we may.
+ulimit -n 65536 2>/dev/null || true
+"$BUN" test "$@" 2>&1 | tee .test-tmp/bun-test.log
+rc=${PIPESTATUS[0]}
+pass=$(grep -Eo '^ *[0-9]+ pass' .test-tmp/bun-test.log | tail -1 | grep -Eo '[0-9]+' || echo 0)
+fail=$(grep -Eo '^ *[0-9]+ fail' .test-tmp/bun-test.log | tail -1 | grep -Eo '[0-9]+' || echo 0)
+if [ "$rc" -ne 0 ] && [ "$fail" = 0 ]; then fail=1; fi
+echo "$pass passed, $fail failed" | tee .test-tmp/summary.txt
+exit "$rc"
