@@ -37,6 +37,12 @@ export interface Config {
   tlsCert: string | null;
   tlsKey: string | null;
   drainMs: number;
+  /** New connections per client IP: at most `burst` at once, refilled at `perSecond`; null = no limit. */
+  connectionRate: { perSecond: number; burst: number } | null;
+  /** Client addresses the connection rate does not apply to: "loopback" (a local proxy) or exact IPs. */
+  connectionRateExempt: string[];
+  /** A second listener with only /metrics, /stats, /healthz, /readyz; null = serve them on the main address. */
+  metricsAddress: { host: string; port: number } | null;
 }
 
 /** Where each setting can come from. `flag` is the kebab-case CLI name. */
@@ -75,10 +81,20 @@ const DEFAULTS: Config = {
   tlsCert: null,
   tlsKey: null,
   drainMs: 10_000,
+  connectionRate: { perSecond: 20, burst: 40 },
+  connectionRateExempt: ["loopback"],
+  metricsAddress: null,
 };
 
 export function defaults(): Config {
-  return { ...DEFAULTS, roomspaceSecrets: new Map(), cors: [...DEFAULTS.cors], redisChannels: [...DEFAULTS.redisChannels] };
+  return {
+    ...DEFAULTS,
+    roomspaceSecrets: new Map(),
+    cors: [...DEFAULTS.cors],
+    redisChannels: [...DEFAULTS.redisChannels],
+    connectionRate: DEFAULTS.connectionRate && { ...DEFAULTS.connectionRate },
+    connectionRateExempt: [...DEFAULTS.connectionRateExempt],
+  };
 }
 
 // --- value parsers: throw a message, resolveConfig adds where it came from ---
@@ -196,6 +212,32 @@ function workers(raw: string[]) {
   return int(1, 256)(raw);
 }
 
+/**
+ * "20/s", "600/m", "20" (per second), optionally with a burst: "20/s,burst=100" (default 2×
+ * the per-second rate, at least 1); "0" or "off" = no limit.
+ */
+export function parseConnectionRate(text: string): { perSecond: number; burst: number } | null {
+  const t = text.trim().toLowerCase();
+  if (t === "0" || t === "off") return null;
+  const m = /^(\d+(?:\.\d+)?)\s*(?:\/\s*(s|sec|m|min))?\s*(?:,\s*burst\s*=\s*(\d+))?$/.exec(t);
+  if (!m) throw new Error(`expected a rate like 20/s, 600/m or 20/s,burst=100 (0 or off: no limit), got "${text}"`);
+  const perSecond = Number(m[1]) / (m[2]?.startsWith("m") ? 60 : 1);
+  if (perSecond <= 0 || perSecond > 1_000_000) throw new Error(`rate must be above 0 and at most 1000000/s, got "${text}"`);
+  const burst = m[3] !== undefined ? Number(m[3]) : Math.max(1, Math.ceil(perSecond * 2));
+  if (burst < 1 || burst > 10_000_000) throw new Error(`burst must be between 1 and 10000000, got ${burst}`);
+  return { perSecond, burst };
+}
+
+function rateExempt(raw: string[]) {
+  const list = words(raw).map((w) => w.toLowerCase());
+  if (list.length === 1 && list[0] === "none") return [];
+  for (const w of list) {
+    if (w === "loopback") continue;
+    if (!/^[0-9.]+$/.test(w) && !/^[0-9a-f:.]+$/.test(w)) throw new Error(`expected "loopback", "none" or IP addresses, got "${w}"`);
+  }
+  return list;
+}
+
 /** The table: every setting, its flag, its environment names, its parser. */
 export const SETTINGS: Setting[] = [
   { key: "host", flag: "address", env: ["ADDRESS", "WS_EMIT_ADDRESS"], parse: (r) => parseAddress(last(r)), help: "HOST:PORT to listen on (IPv6: [::1]:8899; port 0 = any free port)" },
@@ -221,6 +263,9 @@ export const SETTINGS: Setting[] = [
   { key: "metricsSecret", flag: "metrics-secret", env: ["WS_EMIT_METRICS_SECRET"], parse: optStr, help: "secret for /metrics and /stats (default: the emit secret)" },
   { key: "tlsCert", flag: "tls-cert", env: ["WS_EMIT_TLS_CERT"], parse: optStr, help: "PEM certificate file (TLS without a proxy; reloaded on SIGHUP)" },
   { key: "tlsKey", flag: "tls-key", env: ["WS_EMIT_TLS_KEY"], parse: optStr, help: "PEM private key file" },
+  { key: "connectionRate", flag: "max-connection-rate", env: ["WS_EMIT_MAX_CONNECTION_RATE"], parse: (r) => parseConnectionRate(last(r)), help: "new connections per client IP, e.g. 20/s or 20/s,burst=100 (off: no limit); more get 429" },
+  { key: "connectionRateExempt", flag: "connection-rate-exempt", env: ["WS_EMIT_CONNECTION_RATE_EXEMPT"], parse: rateExempt, repeatable: true, help: 'addresses --max-connection-rate ignores: "loopback" (a local proxy, the default), IPs, or "none"' },
+  { key: "metricsAddress", flag: "metrics-address", env: ["WS_EMIT_METRICS_ADDRESS"], parse: (r) => (last(r).trim() === "" ? null : parseAddress(last(r))), help: "HOST:PORT of a separate listener for /metrics, /stats, /healthz, /readyz (no secret needed there unless --metrics-secret)" },
   { key: "drainMs", flag: "drain", env: ["WS_EMIT_DRAIN"], parse: duration(0, 600_000), help: "on SIGTERM, spread reconnects over this long before exiting" },
 ];
 

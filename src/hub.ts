@@ -40,7 +40,14 @@ export function topicOf(format: string, namespace: string, room: string | null):
   return `${format}|${namespace}|${room ?? ""}`;
 }
 
-export function createHub(getServer: () => Server<unknown> | undefined): Hub {
+/** What the hub publishes through: the Bun server, or every listener while a TLS reload retires one. */
+export type Publisher = Pick<Server<unknown>, "publish">;
+
+/**
+ * `onDeliver` sees every delivery count (HTTP, Redis or any other source), for the
+ * deliveries metric; it runs on the hot path, so keep it to an add.
+ */
+export function createHub(getServer: () => Publisher | undefined, opts: { onDeliver?(n: number): void } = {}): Hub {
   const formats: Format[] = [];
   const wsCount = new Map<string, number>();
   const sinks = new Map<string, Set<Sink>>();
@@ -110,6 +117,7 @@ export function createHub(getServer: () => Server<unknown> | undefined): Hub {
           for (const room of msg.rooms) total += deliverTopic(topicOf(f.id, msg.namespace, room), () => f.encode(msg, room));
         }
       }
+      opts.onDeliver?.(total);
       return total;
     },
     rooms: () => new Map(roomCount),

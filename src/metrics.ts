@@ -17,6 +17,8 @@ export interface Metrics {
   set(name: string, value: number, labels?: Labels): void;
   observe(name: string, seconds: number, labels?: Labels): void;
   get(name: string, labels?: Labels): number;
+  /** Sum over every label set of a counter or gauge (e.g. events in from all sources). */
+  total(name: string): number;
   /** Gauges computed at scrape time. */
   collect(fn: () => void): void;
   render(): string;
@@ -38,6 +40,9 @@ const DEFS: Array<[string, Family["type"], string]> = [
   ["ws_emit_redis_reconnects_total", "counter", "Redis reconnect attempts"],
   ["ws_emit_redis_canary_failures_total", "counter", "Pub/sub canaries that did not come back in time"],
   ["ws_emit_emit_duration_seconds", "histogram", "Time from taking an emit to handing it to every local subscriber"],
+  ["ws_emit_build_info", "gauge", "Always 1; the version is a label"],
+  ["ws_emit_draining", "gauge", "1 while the process is draining for shutdown"],
+  ["ws_emit_tls_reloads_total", "counter", "TLS certificate reloads (SIGHUP) by result"],
 ];
 
 export function createMetrics(): Metrics {
@@ -83,6 +88,11 @@ export function createMetrics(): Metrics {
     },
     get(name, labels) {
       return fam(name).values.get(key(labels)) ?? 0;
+    },
+    total(name) {
+      let sum = 0;
+      for (const [k, v] of fam(name).values) if (!k.startsWith("sum:") && !k.startsWith("count:") && !k.includes("le=")) sum += v;
+      return sum;
     },
     collect(fn) {
       collectors.push(fn);

@@ -1,20 +1,22 @@
 /** Bun.serve: routes, upgrade dispatch, error mapping. */
 import type { Server } from "bun";
+import { ADMIN_PATHS, createAdmin, startAdminServer } from "./admin.ts";
 import { createOriginPolicy } from "./auth/origin.ts";
-import { bearerToken, secretMatches } from "./auth/secret.ts";
 import type { Config } from "./config.ts";
-import type { Ctx, WsData } from "./context.ts";
+import type { Ctx, WS, WsData } from "./context.ts";
 import type { Engine } from "./engine/types.ts";
 import { HttpError } from "./errors.ts";
 import { startHeartbeat } from "./heartbeat.ts";
-import { isLoopback, json, methodNotAllowed } from "./http-util.ts";
+import { json, methodNotAllowed } from "./http-util.ts";
 import type { Hub } from "./hub.ts";
 import { handleEmit, handleRoomspaceSecret } from "./ingest/http.ts";
+import { createConnectionRateLimit, isConnectionStart } from "./limits/connection-rate.ts";
+import { createListeners, type Listeners } from "./listeners.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import page from "./page/index.html" with { type: "text" };
 import { createNativeProtocol, upgradeNative } from "./protocols/native-ws.ts";
-import { VERSION } from "./version.ts";
+import { loadTls, type TlsMaterial } from "./tls.ts";
 
 export interface Deps {
   config: Config;
@@ -27,9 +29,16 @@ export interface Deps {
 }
 
 export interface RunningServer {
-  server: Server<WsData>;
+  /** The server taking new connections (see listeners.ts for TLS reloads). */
+  readonly server: Server<WsData>;
+  /** Publish target for the hub: every live listener. */
+  listeners: Listeners;
   ctx: Ctx;
   url: string;
+  /** URL of the --metrics-address listener, when there is one. */
+  metricsUrl: string | null;
+  /** Re-read --tls-cert/--tls-key and serve them to new connections (SIGHUP). */
+  reloadTls(): { ok: true; message: string } | { ok: false; message: string };
   close(): void;
 }
 
@@ -50,7 +59,34 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
     connectionCount: () => ctx.sockets.size + ctx.streams.size,
   };
   const native = createNativeProtocol(ctx);
+  const admin = createAdmin(ctx);
+  const connectionRate = createConnectionRateLimit(config.connectionRate, config.connectionRateExempt);
   extra(ctx);
+
+  let tls: TlsMaterial | null = null;
+  if (config.tlsCert && config.tlsKey) {
+    const t = loadTls(config.tlsCert, config.tlsKey);
+    if (!t.ok) throw new Error(t.error);
+    tls = t.value;
+  }
+
+  /**
+   * Refuse a new connection before any upgrade or stream starts: draining (503, go elsewhere),
+   * connection limit (503), too many new connections from one address (429).
+   */
+  function admit(ip: string): void {
+    if (ctx.state.draining) throw new HttpError(503, "draining", "this node is shutting down; reconnect to another", { "Retry-After": "1" });
+    if (ctx.connectionCount() >= config.maxConnections) {
+      metrics.inc("ws_emit_connections_refused_total", { reason: "max_connections" });
+      throw new HttpError(503, "too_many_connections", "connection limit reached", { "Retry-After": "5" });
+    }
+    const wait = connectionRate.take(ip);
+    if (wait !== null) {
+      metrics.inc("ws_emit_connections_refused_total", { reason: "rate_limit" });
+      const secs = Math.max(1, Math.ceil(wait));
+      throw new HttpError(429, "rate_limited", `too many new connections from your address; retry in ${secs} s`, { "Retry-After": String(secs) });
+    }
+  }
 
   /** Browsers send Origin; same-origin pages (the built-in one) and --cors origins may connect. */
   function originOk(req: Request): boolean {
@@ -63,76 +99,32 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
     }
   }
 
-  function requireAdmin(req: Request, ip: string): void {
-    const expected = config.metricsSecret ?? config.secret;
-    if (expected === null) {
-      if (!isLoopback(ip)) throw new HttpError(403, "forbidden", "no secret is configured, so only clients on this machine may read this");
-      return;
-    }
-    const presented = bearerToken(req.headers.get("authorization")) ?? new URL(req.url).searchParams.get("secret");
-    if (!secretMatches(presented, expected)) throw new HttpError(403, "forbidden", "send the metrics or emit secret as Authorization: Bearer");
-  }
-
   async function route(req: Request, url: URL, ip: string): Promise<Response | undefined> {
     const path = url.pathname;
     const m = req.method;
     if (path === "/emit") return m === "POST" ? handleEmit(ctx, req, ip) : methodNotAllowed("POST");
     if (path === "/ws") {
       if (m !== "GET") methodNotAllowed("GET");
-      if (ctx.state.draining) throw new HttpError(503, "draining", "this node is shutting down; reconnect to another", { "Retry-After": "1" });
-      if (ctx.connectionCount() >= config.maxConnections) {
-        metrics.inc("ws_emit_connections_refused_total", { reason: "max_connections" });
-        throw new HttpError(503, "too_many_connections", "connection limit reached", { "Retry-After": "5" });
-      }
       return upgradeNative(ctx, req, url, native, ip);
     }
     const rs = /^\/roomspaces\/([^/]+)\/secret$/.exec(path);
     if (rs) return m === "PUT" || m === "DELETE" ? handleRoomspaceSecret(ctx, req, ip, decodeURIComponent(rs[1]!)) : methodNotAllowed("PUT, DELETE");
+    // With --metrics-address, /metrics and /stats live only there; health checks stay here for load balancers.
+    if (ADMIN_PATHS.has(path) && !(config.metricsAddress && (path === "/metrics" || path === "/stats"))) {
+      return admin.route(req, url, ip, false)!;
+    }
     for (const r of deps.routes ?? []) {
       const res = await r(ctx, req, url, ip);
       if (res !== null) return res;
     }
-    if (m !== "GET" && m !== "HEAD") {
-      if (["/", "/healthz", "/readyz", "/stats", "/metrics"].includes(path)) methodNotAllowed("GET");
-    }
+    if (m !== "GET" && m !== "HEAD" && (path === "/" || path === "/index.html")) methodNotAllowed("GET");
     switch (path) {
       case "/":
       case "/index.html":
         return new Response(page as unknown as string, { headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache" } });
-      case "/healthz":
-        return json({ ok: true, version: VERSION, uptime_s: Math.round((Date.now() - ctx.state.startedAt) / 1000) });
-      case "/readyz": {
-        const ready = !ctx.state.draining && deps.engine.ready();
-        return json({ ready, draining: ctx.state.draining, engine: deps.engine.kind, engine_ready: deps.engine.ready() }, ready ? 200 : 503);
-      }
-      case "/metrics":
-        requireAdmin(req, ip);
-        return new Response(metrics.render(), { headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" } });
-      case "/stats":
-        requireAdmin(req, ip);
-        return json(stats());
     }
     throw new HttpError(404, "not_found", `no route for ${m} ${path}`);
   }
-
-  function stats() {
-    const rooms = [...deps.hub.rooms()].sort((a, b) => b[1] - a[1]);
-    return {
-      version: VERSION,
-      engine: deps.engine.kind,
-      connections: ctx.connectionCount(),
-      rooms: rooms.length,
-      top_rooms: Object.fromEntries(rooms.slice(0, 100)),
-      events_in: metrics.get("ws_emit_events_in_total", { source: "http" }),
-    };
-  }
-
-  metrics.collect(() => {
-    const counts: Record<string, number> = {};
-    for (const ws of ctx.sockets) counts[ws.data.conn.transport] = (counts[ws.data.conn.transport] ?? 0) + 1;
-    for (const t of ["native", "socketio", "sse", "polling"]) metrics.set("ws_emit_connections", counts[t] ?? 0, { transport: t });
-    metrics.set("ws_emit_rooms", deps.hub.rooms().size);
-  });
 
   function corsHeaders(req: Request): Record<string, string> {
     const allow = origins.allowHeader(req.headers.get("origin"));
@@ -145,15 +137,16 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
     return json({ error: "internal", message: "internal server error" }, 500);
   }
 
-  server = Bun.serve<WsData>({
+  const serveOptions = (material: TlsMaterial | null, port: number) => ({
     hostname: config.host,
-    port: config.port,
+    port,
     // A thrown error must never show source to a client.
     development: false,
-    reusePort: config.workers !== 1,
+    // Workers share the port; with TLS a reload binds the new certificate beside the old listener.
+    reusePort: config.workers !== 1 || material !== null,
     maxRequestBodySize: Math.max(config.maxBodyBytes, 64 * 1024) + 1024,
-    tls: config.tlsCert && config.tlsKey ? { cert: Bun.file(config.tlsCert), key: Bun.file(config.tlsKey) } : undefined,
-    async fetch(req, srv) {
+    tls: material ? { cert: material.cert, key: material.key } : undefined,
+    async fetch(req: Request, srv: Server<WsData>) {
       const ip = srv.requestIP(req)?.address ?? "";
       const url = new URL(req.url);
       try {
@@ -162,6 +155,11 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
           // Socket.IO answers a refused origin with 400 on the handshake; everything else 403.
           const status = url.pathname.startsWith("/socket.io") ? 400 : 403;
           return json({ error: "origin_not_allowed", message: `origin ${req.headers.get("origin")} is not in --cors` }, status);
+        }
+        if (isConnectionStart(req, url)) {
+          // A listener retired by a TLS reload cannot upgrade on the new one: send the client back.
+          if (server && srv !== server) return json({ error: "try_again", message: "reconnect" }, 503, { "Retry-After": "0", Connection: "close" });
+          admit(ip);
         }
         if (req.method === "OPTIONS") {
           return new Response(null, {
@@ -177,7 +175,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
         return errorResponse(e, req);
       }
     },
-    error(e) {
+    error(e: Error) {
       log.error("unhandled server error", e);
       return json({ error: "internal", message: "internal server error" }, 500);
     },
@@ -190,28 +188,65 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
       idleTimeout: 0,
       sendPings: false,
       perMessageDeflate: false,
-      open: (ws) => ws.data.proto.open(ws),
-      message: (ws, data) => ws.data.proto.message(ws, data),
-      close(ws, code, reason) {
+      open: (ws: WS) => ws.data.proto.open(ws),
+      message: (ws: WS, data: string | Buffer) => ws.data.proto.message(ws, data),
+      close(ws: WS, code: number, reason: string) {
         // 1006 here after a full buffer means Bun closed it for backpressure.
         if (code === 1006 && ws.getBufferedAmount() >= config.backpressureBytes) metrics.inc("ws_emit_drops_total", { reason: "backpressure" });
         ws.data.proto.close(ws, code, reason);
       },
-      pong(ws) {
+      pong(ws: WS) {
         ws.data.conn.lastSeen = Date.now();
       },
     },
   });
 
+  server = Bun.serve<WsData>(serveOptions(tls, config.port));
+  const listeners = createListeners(server);
+  let adminServer: ReturnType<typeof startAdminServer> | null = null;
+  if (config.metricsAddress) {
+    try {
+      adminServer = startAdminServer(admin, config.metricsAddress.host, config.metricsAddress.port, log);
+    } catch (e) {
+      listeners.close();
+      throw new Error(`--metrics-address ${config.metricsAddress.host}:${config.metricsAddress.port}: ${(e as Error).message}`);
+    }
+  }
   const heartbeat = startHeartbeat(ctx);
   const host = server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname;
   return {
-    server,
+    get server() {
+      return listeners.current();
+    },
+    listeners,
     ctx,
-    url: `${config.tlsCert ? "https" : "http"}://${host}:${server.port}`,
+    url: `${tls ? "https" : "http"}://${host}:${server.port}`,
+    metricsUrl: adminServer?.url ?? null,
+    reloadTls() {
+      if (!config.tlsCert || !config.tlsKey) return { ok: false, message: "no --tls-cert/--tls-key configured: nothing to reload" };
+      const t = loadTls(config.tlsCert, config.tlsKey);
+      if (!t.ok) {
+        metrics.inc("ws_emit_tls_reloads_total", { result: "error" });
+        return { ok: false, message: `${t.error}; still serving ${tls!.subject} (sha256 ${tls!.fingerprint256})` };
+      }
+      let next: Server<WsData>;
+      try {
+        next = Bun.serve<WsData>(serveOptions(t.value, listeners.current().port!));
+      } catch (e) {
+        metrics.inc("ws_emit_tls_reloads_total", { result: "error" });
+        return { ok: false, message: `cannot serve the new certificate: ${(e as Error).message}; still serving the old one` };
+      }
+      tls = t.value;
+      server = next;
+      listeners.replace(next);
+      metrics.inc("ws_emit_tls_reloads_total", { result: "ok" });
+      return { ok: true, message: `TLS certificate reloaded: ${tls.subject}, valid to ${tls.validTo}, sha256 ${tls.fingerprint256}` };
+    },
     close() {
       heartbeat.close();
-      server!.stop(true);
+      admin.close();
+      adminServer?.close();
+      listeners.close();
     },
   };
 }

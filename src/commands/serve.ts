@@ -19,7 +19,7 @@ export default defineCommand({
     const log = createLogger(config.logLevel, config.logFormat);
     const metrics = createMetrics();
     let running: RunningServer | undefined;
-    const hub = createHub(() => running?.server);
+    const hub = createHub(() => running?.listeners, { onDeliver: (n) => metrics.inc("ws_emit_deliveries_total", undefined, n) });
     hub.addFormat(nativeFormat);
     const engine: Engine = createMemoryEngine(hub, config.roomspaceSecrets);
 
@@ -27,7 +27,7 @@ export default defineCommand({
       running = startServer({ config, log, hub, engine, metrics });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      log.error(`cannot listen on ${config.host}:${config.port}${code ? ` (${code})` : ""}: ${(e as Error).message}`);
+      log.error(`cannot start on ${config.host}:${config.port}${code ? ` (${code})` : ""}: ${(e as Error).message}`);
       process.exit(1);
     }
     const r = running;
@@ -37,19 +37,21 @@ export default defineCommand({
       engine: engine.kind,
       cors: config.cors,
       emit_auth: config.secret ? "secret" : "loopback only",
+      ...(r.metricsUrl ? { metrics: r.metricsUrl } : {}),
     });
+    if (r.metricsUrl) log.info(`metrics on ${r.metricsUrl}/metrics`);
 
     let stopping = false;
     const onSignal = (sig: string) => {
       if (stopping) {
-        log.warn(`${sig} again: exiting now`);
+        log.warn(`${sig} again: exiting now without waiting for the drain`);
         process.exit(1);
       }
       stopping = true;
       log.info(`${sig}: shutting down`);
       drain(r.ctx, config.drainMs, () => r.close())
-        .then(() => {
-          log.info("stopped");
+        .then((d) => {
+          log.info(`stopped (${d.closed} connections closed${d.leftover ? `, ${d.leftover} cut off at the end of the grace period` : ""})`);
           process.exit(0);
         })
         .catch((e) => {
@@ -59,6 +61,12 @@ export default defineCommand({
     };
     process.on("SIGTERM", () => onSignal("SIGTERM"));
     process.on("SIGINT", () => onSignal("SIGINT"));
+    // SIGHUP (systemctl reload): pick up a renewed TLS certificate. Without a handler it would kill us.
+    process.on("SIGHUP", () => {
+      const t = r.reloadTls();
+      if (t.ok) log.info(`SIGHUP: ${t.message}`);
+      else log.warn(`SIGHUP: ${t.message}`);
+    });
     await new Promise(() => {}); // run until a signal
   },
 });
