@@ -44,10 +44,17 @@ export function topicOf(format: string, namespace: string, room: string | null):
 export type Publisher = Pick<Server<unknown>, "publish">;
 
 /**
- * `onDeliver` sees every delivery count (HTTP, Redis or any other source), for the
- * deliveries metric; it runs on the hot path, so keep it to an add.
+ * @param onDropped called when Bun dropped a frame for at least one WebSocket subscriber of a
+ *   topic (publish returned 0 with subscribers present): with closeOnBackpressureLimit that
+ *   subscriber is being closed as too slow.
+ * @param opts.onDeliver sees every delivery count (HTTP, Redis or any other source), for the
+ *   deliveries metric; it runs on the hot path, so keep it to an add.
  */
-export function createHub(getServer: () => Publisher | undefined, opts: { onDeliver?(n: number): void } = {}): Hub {
+export function createHub(
+  getServer: () => Publisher | undefined,
+  onDropped: (topic: string) => void = () => {},
+  opts: { onDeliver?(n: number): void } = {},
+): Hub {
   const formats: Format[] = [];
   const wsCount = new Map<string, number>();
   const sinks = new Map<string, Set<Sink>>();
@@ -71,7 +78,7 @@ export function createHub(getServer: () => Publisher | undefined, opts: { onDeli
     if (n === 0 && !set) return 0;
     const f = frame();
     // publish() returns 0/-1 for "dropped for someone": never retry, the rest already have it.
-    if (n > 0) getServer()?.publish(topic, f, false);
+    if (n > 0 && getServer()?.publish(topic, f, false) === 0) onDropped(topic);
     if (set) for (const s of set) s.send(f);
     return n + (set?.size ?? 0);
   }

@@ -190,11 +190,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
       perMessageDeflate: false,
       open: (ws: WS) => ws.data.proto.open(ws),
       message: (ws: WS, data: string | Buffer) => ws.data.proto.message(ws, data),
-      close(ws: WS, code: number, reason: string) {
-        // 1006 here after a full buffer means Bun closed it for backpressure.
-        if (code === 1006 && ws.getBufferedAmount() >= config.backpressureBytes) metrics.inc("ws_emit_drops_total", { reason: "backpressure" });
-        ws.data.proto.close(ws, code, reason);
-      },
+      close: (ws: WS, code: number, reason: string) => ws.data.proto.close(ws, code, reason),
       pong(ws: WS) {
         ws.data.conn.lastSeen = Date.now();
       },

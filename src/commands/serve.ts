@@ -19,7 +19,11 @@ export default defineCommand({
     const log = createLogger(config.logLevel, config.logFormat);
     const metrics = createMetrics();
     let running: RunningServer | undefined;
-    const hub = createHub(() => running?.listeners, { onDeliver: (n) => metrics.inc("ws_emit_deliveries_total", undefined, n) });
+    const hub = createHub(
+      () => running?.listeners,
+      () => metrics.inc("ws_emit_drops_total", { reason: "backpressure" }),
+      { onDeliver: (n) => metrics.inc("ws_emit_deliveries_total", undefined, n) },
+    );
     hub.addFormat(nativeFormat);
     const engine: Engine = createMemoryEngine(hub, config.roomspaceSecrets);
 
