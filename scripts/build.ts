@@ -3,6 +3,7 @@
  *   bun scripts/build.ts          → dist/ws-emit (this machine; what the tests run)
  *   bun scripts/build.ts --all    → also dist/ws-emit-linux-{x64,arm64}[-musl] (release binaries)
  *   bun scripts/build.ts --target linux-arm64 [--target …]   → just those
+ *   --outdir DIR   write there instead of dist/ (tests build throwaway binaries)
  * The version from package.json (or $WS_EMIT_VERSION) is baked in with --define.
  * Compiled binaries must not read .env or bunfig.toml from the directory they run in
  * (a stray file would change config). Cross targets need Bun to fetch that target's runtime
@@ -31,13 +32,15 @@ async function build(target: string | null, outfile: string): Promise<{ ok: true
 
 const argv = process.argv.slice(2);
 const targets: string[] = [];
+let outdir = "dist";
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i]!;
   if (a === "--all") targets.push(...RELEASE_TARGETS);
   else if (a === "--target" && argv[i + 1]) targets.push(argv[++i]!);
   else if (a.startsWith("--target=")) targets.push(a.slice("--target=".length));
+  else if (a === "--outdir" && argv[i + 1]) outdir = argv[++i]!;
   else {
-    console.error(`build: unknown argument "${a}" (use --all or --target linux-arm64)`);
+    console.error(`build: unknown argument "${a}" (use --all, --target linux-arm64 or --outdir DIR)`);
     process.exit(2);
   }
 }
@@ -48,17 +51,17 @@ for (const t of targets) {
   }
 }
 
-const host = await build(null, "dist/ws-emit");
+const host = await build(null, resolve(outdir, "ws-emit"));
 if (!host.ok) {
   console.error(`build failed for this machine: ${host.reason}`);
   process.exit(1);
 }
-console.log(`built dist/ws-emit ${version}`);
+console.log(`built ${outdir}/ws-emit ${version}`);
 
 let failed = 0;
 for (const t of [...new Set(targets)]) {
-  const out = `dist/ws-emit-${t}`;
-  const r = await build(t, out);
+  const out = `${outdir}/ws-emit-${t}`;
+  const r = await build(t, resolve(out));
   if (r.ok) console.log(`built ${out} ${version}`);
   else {
     failed++;

@@ -31,7 +31,9 @@ export default defineCommand({
       running = startServer({ config, log, hub, engine, metrics });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      log.error(`cannot start on ${config.host}:${config.port}${code ? ` (${code})` : ""}: ${(e as Error).message}`);
+      // Listen errors carry a code (EADDRINUSE, EACCES); TLS and --metrics-address problems do not.
+      if (code) log.error(`cannot listen on ${config.host}:${config.port} (${code}): ${(e as Error).message}`);
+      else log.error(`cannot start: ${(e as Error).message}`);
       process.exit(1);
     }
     const r = running;
