@@ -28,6 +28,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# Optional: tests that need these skip, naming them, when they cannot be installed.
+optional=()
+command -v shellcheck >/dev/null 2>&1 || optional+=(shellcheck)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || optional+=(nginx-light)
+command -v caddy >/dev/null 2>&1 || optional+=(caddy)
+command -v systemd-analyze >/dev/null 2>&1 || optional+=(systemd)
+if [ ${#optional[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing optional test tools: ${optional[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${optional[@]}" >/dev/null 2>&1 ||
+    echo "could not install ${optional[*]}: the tests that need them will be skipped"
+fi
+
 echo "building dist/ws-emit"
 "$BUN" scripts/build.ts || { echo "0 passed, 1 failed"; exit 1; }
 
