@@ -4,6 +4,10 @@ import { defaults, SETTINGS } from "../src/config.ts";
 const d = defaults() as unknown as Record<string, unknown>;
 const show = (key: string): string => {
   if (key === "host") return "`0.0.0.0:8899`";
+  if (key === "connectionRate") {
+    const r = d[key] as { perSecond: number; burst: number } | null;
+    return r ? `\`${r.perSecond}/s,burst=${r.burst}\`` : "off";
+  }
   const v = d[key];
   if (v === null) return "unset";
   if (v instanceof Map) return "none";

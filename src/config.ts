@@ -266,7 +266,7 @@ export const SETTINGS: Setting[] = [
   { key: "connectionRate", flag: "max-connection-rate", env: ["WS_EMIT_MAX_CONNECTION_RATE"], parse: (r) => parseConnectionRate(last(r)), help: "new connections per client IP, e.g. 20/s or 20/s,burst=100 (off: no limit); more get 429" },
   { key: "connectionRateExempt", flag: "connection-rate-exempt", env: ["WS_EMIT_CONNECTION_RATE_EXEMPT"], parse: rateExempt, repeatable: true, help: 'addresses --max-connection-rate ignores: "loopback" (a local proxy, the default), IPs, or "none"' },
   { key: "metricsAddress", flag: "metrics-address", env: ["WS_EMIT_METRICS_ADDRESS"], parse: (r) => (last(r).trim() === "" ? null : parseAddress(last(r))), help: "HOST:PORT of a separate listener for /metrics, /stats, /healthz, /readyz (no secret needed there unless --metrics-secret)" },
-  { key: "drainMs", flag: "drain", env: ["WS_EMIT_DRAIN"], parse: duration(0, 600_000), help: "on SIGTERM, spread reconnects over this long before exiting" },
+  { key: "drainMs", flag: "drain", env: ["WS_EMIT_DRAIN"], parse: duration(0, 600_000), help: "on SIGTERM/SIGINT, close WebSockets (1012) and streams spread over this long, then exit" },
 ];
 
 export type Sources = {

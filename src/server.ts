@@ -71,6 +71,18 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
   }
 
   /**
+   * With TLS the listener sets SO_REUSEPORT so a reload can bind beside it; that would also let
+   * a second ws-emit on the same port start silently and take half the connections. Bind once
+   * without it first: a port held by anyone else fails here with EADDRINUSE, as without TLS.
+   */
+  function exclusivePort(): number {
+    const probe = Bun.listen({ hostname: config.host, port: config.port, socket: { data() {} } });
+    const port = probe.port;
+    probe.stop(true);
+    return port;
+  }
+
+  /**
    * Refuse a new connection before any upgrade or stream starts: draining (503, go elsewhere),
    * connection limit (503), too many new connections from one address (429).
    */
@@ -197,7 +209,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
     },
   });
 
-  server = Bun.serve<WsData>(serveOptions(tls, config.port));
+  server = Bun.serve<WsData>(serveOptions(tls, tls && config.workers === 1 ? exclusivePort() : config.port));
   const listeners = createListeners(server);
   let adminServer: ReturnType<typeof startAdminServer> | null = null;
   if (config.metricsAddress) {

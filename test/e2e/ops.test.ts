@@ -36,10 +36,10 @@ describe("health, metrics and stats", () => {
 
   test("/metrics needs the secret; counters move with emits, deliveries, joins and refusals", async () => {
     await using srv = await startWsEmit(["--secret", "adm1n", "--roomspace-secret", "dir=S3"]);
-    for (const auth of [{}, { Authorization: "Bearer wrong" }]) {
+    for (const auth of [{}, { Authorization: "Bearer wrong" }] as Array<Record<string, string>>) {
       const res = await fetch(`${srv.url}/metrics`, { headers: auth });
       expect(res.status).toBe(403);
-      expect((await res.json()).error).toBe("forbidden");
+      expect(((await res.json()) as { error: string }).error).toBe("forbidden");
     }
     expect((await fetch(`${srv.url}/stats`)).status).toBe(403);
 
@@ -72,7 +72,7 @@ describe("health, metrics and stats", () => {
     expect(after).toContain("# TYPE ws_emit_emit_duration_seconds histogram");
     expect(after).toContain('ws_emit_emit_duration_seconds_bucket{le="+Inf"}');
 
-    const stats = await (await fetch(`${srv.url}/stats?secret=adm1n`)).json();
+    const stats = (await (await fetch(`${srv.url}/stats?secret=adm1n`)).json()) as any;
     expect(stats).toMatchObject({ connections: 2, connections_by_transport: { native: 2 }, rooms: 2, top_rooms: { news: 2, "dir::x": 1 }, events_in: 3, deliveries: 6 });
     expect(stats.rates_1m.events_in_per_s).toBeGreaterThan(0);
     a.close();
@@ -109,7 +109,7 @@ describe("per-IP connection rate", () => {
     });
     expect(res.status).toBe(429);
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-    expect((await res.json()).error).toBe("rate_limited");
+    expect(((await res.json()) as { error: string }).error).toBe("rate_limited");
     // Streams are connections too, whatever the transport behind the path.
     expect((await fetch(`${srv.url}/events`, { headers: { Accept: "text/event-stream" } })).status).toBe(429);
     // Emits and health checks are not connections.

@@ -92,6 +92,16 @@ describe.skipIf(!haveOpenssl)("TLS (--tls-cert/--tls-key)", () => {
     ws2.close();
   }, 20_000);
 
+  test("a second instance on the same TLS port fails as without TLS (no silent port sharing)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ws-emit-tls-"));
+    await makeCert(dir, "s");
+    const args = ["--tls-cert", join(dir, "s.crt"), "--tls-key", join(dir, "s.key")];
+    await using first = await startWsEmit(args);
+    await using second = await startWsEmit([...args, "--address", new URL(first.url).host], { noWait: true });
+    expect(await second.proc.exited).toBe(1);
+    expect(await second.waitForLine(/cannot listen/)).toContain("EADDRINUSE");
+  });
+
   test("a certificate that does not match its key is refused at start, naming the flag", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ws-emit-tls-"));
     const one = await makeCert(dir, "a");
