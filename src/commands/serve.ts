@@ -19,7 +19,10 @@ export default defineCommand({
     const log = createLogger(config.logLevel, config.logFormat);
     const metrics = createMetrics();
     let running: RunningServer | undefined;
-    const hub = createHub(() => running?.server);
+    const hub = createHub(
+      () => running?.server,
+      () => metrics.inc("ws_emit_drops_total", { reason: "backpressure" }),
+    );
     hub.addFormat(nativeFormat);
     const engine: Engine = createMemoryEngine(hub, config.roomspaceSecrets);
 
