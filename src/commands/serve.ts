@@ -3,6 +3,7 @@ import { createMemoryEngine } from "../engine/memory.ts";
 import type { Engine } from "../engine/types.ts";
 import { createHub } from "../hub.ts";
 import { createLogger } from "../log.ts";
+import { startRedisIngest } from "../ingest/redis-ingest.ts";
 import { createMetrics } from "../metrics.ts";
 import { nativeFormat } from "../protocols/native.ts";
 import { startServer, type RunningServer } from "../server.ts";
@@ -41,6 +42,8 @@ export default defineCommand({
       cors: config.cors,
       emit_auth: config.secret ? "secret" : "loopback only",
     });
+    // What backends PUBLISH (Flask-SocketIO, JSON, socket.io emitter), delivered locally only.
+    const ingest = config.redis ? startRedisIngest({ url: config.redis, config, log, metrics, deliver: (m) => hub.deliver(m) }) : null;
 
     let stopping = false;
     const onSignal = (sig: string) => {
@@ -51,6 +54,7 @@ export default defineCommand({
       stopping = true;
       log.info(`${sig}: shutting down`);
       drain(r.ctx, config.drainMs, () => r.close())
+        .then(() => ingest?.close())
         .then(() => {
           log.info("stopped");
           process.exit(0);
