@@ -5,6 +5,8 @@ import { createHub } from "../hub.ts";
 import { createLogger } from "../log.ts";
 import { createMetrics } from "../metrics.ts";
 import { nativeFormat } from "../protocols/native.ts";
+import { webdisFormat } from "../protocols/webdis.ts";
+import { wsifyFormat } from "../protocols/wsify.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { drain } from "../shutdown.ts";
 import { VERSION } from "../version.ts";
@@ -24,6 +26,8 @@ export default defineCommand({
       () => metrics.inc("ws_emit_drops_total", { reason: "backpressure" }),
     );
     hub.addFormat(nativeFormat);
+    hub.addFormat(wsifyFormat);
+    hub.addFormat(webdisFormat);
     const engine: Engine = createMemoryEngine(hub, config.roomspaceSecrets);
 
     try {
