@@ -35,7 +35,7 @@ echo "building dist/ws-emit"
 
 # Many sockets per test: lift the file limit where we may.
 ulimit -n 65536 2>/dev/null || true
-"$BUN" test "$@" 2>&1 | tee .test-tmp/bun-test.log
+"$BUN" test --timeout 30000 "$@" 2>&1 | tee .test-tmp/bun-test.log
 rc=${PIPESTATUS[0]}
 pass=$(grep -Eo '^ *[0-9]+ pass' .test-tmp/bun-test.log | tail -1 | grep -Eo '[0-9]+' || echo 0)
 fail=$(grep -Eo '^ *[0-9]+ fail' .test-tmp/bun-test.log | tail -1 | grep -Eo '[0-9]+' || echo 0)

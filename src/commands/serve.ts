@@ -6,6 +6,8 @@ import { createLogger } from "../log.ts";
 import { startRedisIngest } from "../ingest/redis-ingest.ts";
 import { createMetrics } from "../metrics.ts";
 import { nativeFormat } from "../protocols/native.ts";
+import { webdisFormat } from "../protocols/webdis.ts";
+import { wsifyFormat } from "../protocols/wsify.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { drain } from "../shutdown.ts";
 import { VERSION } from "../version.ts";
@@ -25,6 +27,8 @@ export default defineCommand({
       () => metrics.inc("ws_emit_drops_total", { reason: "backpressure" }),
     );
     hub.addFormat(nativeFormat);
+    hub.addFormat(wsifyFormat);
+    hub.addFormat(webdisFormat);
     const engine: Engine = createMemoryEngine(hub, config.roomspaceSecrets);
 
     try {
