@@ -81,7 +81,7 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
   sub.on("close", () => (subscribed = false));
   sub.on("ready", () => {
     lastError = "";
-    Promise.all([sub.subscribe(...channels), sub.psubscribe(EMITTER_PATTERN)])
+    Promise.all([channels.length ? sub.subscribe(...channels) : null, sub.psubscribe(EMITTER_PATTERN)])
       .then(() => {
         subscribed = true;
         log.info(`subscribed to ${channels.join(", ")} and pattern ${EMITTER_PATTERN}`, { channels, patterns: [EMITTER_PATTERN] });
