@@ -43,6 +43,10 @@ export interface Config {
   authorizerUrl: string | null;
   authorizerTimeoutMs: number;
   authorizerCacheMs: number;
+  /** wspush: base64url HMAC-MD5 key for tokens (unset: any 1–64 character token). */
+  wspushKey: string | null;
+  wspushPrefix: string;
+  wspushMaxPerToken: number;
 }
 
 /** Where each setting can come from. `flag` is the kebab-case CLI name. */
@@ -85,6 +89,9 @@ const DEFAULTS: Config = {
   authorizerUrl: null,
   authorizerTimeoutMs: 3000,
   authorizerCacheMs: 5000,
+  wspushKey: null,
+  wspushPrefix: "example.",
+  wspushMaxPerToken: 100,
 };
 
 export function defaults(): Config {
@@ -213,6 +220,13 @@ function httpUrl(raw: string[]) {
   return v;
 }
 
+function wspushKey(raw: string[]) {
+  const v = last(raw).trim();
+  if (v === "") return null;
+  if (!/^[A-Za-z0-9_-]+$/.test(v)) throw new Error("must be base64url without padding (A-Z a-z 0-9 - _)");
+  return v;
+}
+
 function workers(raw: string[]) {
   const v = last(raw).trim();
   if (v === "auto") return 0; // resolved to the core count by the serve command
@@ -249,6 +263,9 @@ export const SETTINGS: Setting[] = [
   { key: "authorizerUrl", flag: "authorizer-url", env: ["WS_EMIT_AUTHORIZER_URL"], parse: httpUrl, help: "wsify: webhook asked before each /ws connection and wsify command" },
   { key: "authorizerTimeoutMs", flag: "authorizer-timeout", env: ["WS_EMIT_AUTHORIZER_TIMEOUT"], parse: duration(100, 60_000), help: "wsify: authorizer call timeout (then: authorizer down)" },
   { key: "authorizerCacheMs", flag: "authorizer-cache", env: ["WS_EMIT_AUTHORIZER_CACHE"], parse: duration(0, 600_000), help: "wsify: how long an authorizer answer is reused" },
+  { key: "wspushKey", flag: "wspush-key", env: ["WSPUSH_KEY", "WS_EMIT_WSPUSH_KEY"], parse: wspushKey, help: "wspush: base64url key; tokens must carry its HMAC-MD5" },
+  { key: "wspushPrefix", flag: "wspush-prefix", env: ["WS_EMIT_WSPUSH_PREFIX"], parse: str, help: "wspush: Redis PSUBSCRIBE prefix; <prefix>Foo reaches ?token=Foo" },
+  { key: "wspushMaxPerToken", flag: "wspush-max-per-token", env: ["WS_EMIT_WSPUSH_MAX_PER_TOKEN"], parse: int(1, 1_000_000), help: "wspush: connections per token (more get 429)" },
 ];
 
 export type Sources = {

@@ -19,6 +19,7 @@ import page from "./page/index.html" with { type: "text" };
 import { createNativeProtocol, upgradeNative } from "./protocols/native-ws.ts";
 import { createWsifyProtocol } from "./protocols/wsify-ws.ts";
 import { createWebdisProtocol, upgradeWebdis } from "./protocols/webdis-ws.ts";
+import { createWspushGate, createWspushProtocol, upgradeWspush } from "./protocols/wspush-ws.ts";
 import { VERSION } from "./version.ts";
 
 export interface Deps {
@@ -57,6 +58,8 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
   const authorizer = config.authorizerUrl ? createAuthorizer(config.authorizerUrl, config.authorizerTimeoutMs, config.authorizerCacheMs) : null;
   const native = createNativeProtocol(ctx, createWsifyProtocol(ctx, authorizer));
   const webdis = createWebdisProtocol(ctx);
+  const wspushGate = createWspushGate(ctx);
+  const wspush = createWspushProtocol(ctx, wspushGate);
   extra(ctx);
 
   /** Browsers send Origin; same-origin pages (the built-in one) and --cors origins may connect. */
@@ -111,6 +114,21 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
       refuseWhenFull();
       return upgradeWebdis(ctx, req, url, webdis, ip);
     }
+    if (path === "/wspush" || path === "/wspush/sse") {
+      if (m !== "GET") methodNotAllowed("GET");
+      const wantsSse = path.endsWith("/sse") || (req.headers.get("accept") ?? "").includes("text/event-stream");
+      refuseWhenFull();
+      const token = wspushGate.admit(url);
+      if (wantsSse) {
+        if (!ctx.wspushSse) {
+          wspushGate.release(token);
+          throw new HttpError(501, "not_implemented", "wspush over SSE is not available in this build");
+        }
+        return ctx.wspushSse(req, token, ip, () => wspushGate.release(token));
+      }
+      return upgradeWspush(ctx, req, wspush, wspushGate, token, ip);
+    }
+    if (path === "/ping" && (m === "GET" || m === "HEAD")) return new Response(null, { status: 200 });
     if (path.startsWith("/PUBLISH/")) return m === "GET" || m === "POST" ? handleWebdisPublish(ctx, req, url, ip) : methodNotAllowed("GET, POST");
     if (path === "/broadcast") return m === "POST" ? handleWsifyBroadcast(ctx, req, url, ip) : methodNotAllowed("POST");
     const rs = /^\/roomspaces\/([^/]+)\/secret$/.exec(path);

@@ -8,6 +8,7 @@ import { createMetrics } from "../metrics.ts";
 import { nativeFormat } from "../protocols/native.ts";
 import { webdisFormat } from "../protocols/webdis.ts";
 import { wsifyFormat } from "../protocols/wsify.ts";
+import { wspushFormat } from "../protocols/wspush.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { drain } from "../shutdown.ts";
 import { VERSION } from "../version.ts";
@@ -29,6 +30,7 @@ export default defineCommand({
     hub.addFormat(nativeFormat);
     hub.addFormat(wsifyFormat);
     hub.addFormat(webdisFormat);
+    hub.addFormat(wspushFormat);
     const engine: Engine = createMemoryEngine(hub, config.roomspaceSecrets);
 
     try {
