@@ -13,6 +13,8 @@ export interface EmitMessage {
    * (which then holds this same string as its one argument).
    */
   raw?: string;
+  /** Deliver only to these wire formats (plain Redis channels reach wsify/webdis/wspush clients only). */
+  only?: string[];
 }
 
 /** Where an emit came from (for metrics and logs). */

@@ -3,7 +3,7 @@ import { createMemoryEngine } from "../engine/memory.ts";
 import type { Engine } from "../engine/types.ts";
 import { createHub } from "../hub.ts";
 import { createLogger } from "../log.ts";
-import { startRedisIngest } from "../ingest/redis-ingest.ts";
+import { RAW_FORMATS, startRedisIngest } from "../ingest/redis-ingest.ts";
 import { createMetrics } from "../metrics.ts";
 import { nativeFormat } from "../protocols/native.ts";
 import { webdisFormat } from "../protocols/webdis.ts";
@@ -50,6 +50,18 @@ export default defineCommand({
     });
     // What backends PUBLISH (Flask-SocketIO, JSON, socket.io emitter), delivered locally only.
     const ingest = config.redis ? startRedisIngest({ url: config.redis, config, log, metrics, deliver: (m) => hub.deliver(m) }) : null;
+    if (ingest) {
+      // wsify and webdis clients listen on plain Redis channels: subscribe while any local client does.
+      const refs = new Map<string, number>();
+      const watch = (room: string, active: boolean) => {
+        const n = (refs.get(room) ?? 0) + (active ? 1 : -1);
+        if (n <= 0) refs.delete(room);
+        else refs.set(room, n);
+        if (active && n === 1) ingest.subscribeRaw(room);
+        if (!active && n <= 0) ingest.unsubscribeRaw(room);
+      };
+      for (const f of RAW_FORMATS) hub.watchRooms(f, watch);
+    }
 
     let stopping = false;
     const onSignal = (sig: string) => {

@@ -24,6 +24,8 @@ import { parseEmitterMessage } from "./emitter.ts";
 import { parseSocketioQueueMessage } from "./socketio-queue.ts";
 
 export const EMITTER_PATTERN = "socket.io#*";
+/** Formats that receive plain-channel text (`EmitMessage.only`). */
+export const RAW_FORMATS = ["wsify", "webdis"];
 
 export interface RedisIngestOptions {
   url: string;
@@ -37,6 +39,13 @@ export interface RedisIngestOptions {
 export interface RedisIngest {
   /** Connected and subscribed to every ingest channel. */
   ready(): boolean;
+  /**
+   * Plain channels (wsify, webdis): while a local client listens on `channel`, a plain
+   * `PUBLISH channel text` reaches it verbatim. Reference-counted by the caller (one call per
+   * 0→1 / 1→0 change); the ingest channels themselves are never subscribed as plain ones.
+   */
+  subscribeRaw(channel: string): void;
+  unsubscribeRaw(channel: string): void;
   close(): Promise<void>;
 }
 
@@ -53,6 +62,9 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
   const limits = { maxBytes: config.maxBodyBytes };
   let subscribed = false;
   let closed = false;
+  const raw = new Set<string>();
+  const wspushPattern = config.wspushPrefix ? `${config.wspushPrefix.replace(/[*?[\]\\]/g, "\\$&")}*` : null;
+  const patterns = [EMITTER_PATTERN, ...(wspushPattern ? [wspushPattern] : [])];
 
   // Classic PUBLISH reaches every node of a Redis Cluster, so one plain connection to the
   // given node is enough for ingest; sharded fan-out is the engine's business.
@@ -81,10 +93,10 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
   sub.on("close", () => (subscribed = false));
   sub.on("ready", () => {
     lastError = "";
-    Promise.all([channels.length ? sub.subscribe(...channels) : null, sub.psubscribe(EMITTER_PATTERN)])
+    Promise.all([channels.length ? sub.subscribe(...channels) : null, sub.psubscribe(...patterns), raw.size ? sub.subscribe(...raw) : null])
       .then(() => {
         subscribed = true;
-        log.info(`subscribed to ${channels.join(", ")} and pattern ${EMITTER_PATTERN}`, { channels, patterns: [EMITTER_PATTERN] });
+        log.info(`subscribed to ${channels.join(", ")} and patterns ${patterns.join(", ")}`, { channels, patterns, plain: raw.size });
       })
       .catch((e: Error) => {
         if (!closed) log.error(`subscribe failed: ${e.message}`);
@@ -140,6 +152,13 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
     accept("redis-emitter", p.value);
   };
 
+  /** A plain channel's text, verbatim, to the formats that deliver verbatim. */
+  const onRaw = (channel: string, room: string, payload: Uint8Array, only: string[]) => {
+    if (payload.length > config.maxBodyBytes) return invalid("redis-raw", channel, payload, `larger than ${config.maxBodyBytes} bytes`);
+    const text = utf8.decode(payload);
+    accept("redis-raw", { event: "message", args: [text], raw: text, namespace: "/", rooms: [room], only });
+  };
+
   // A throw here would reach ioredis's parser: keep every handler total.
   const guard = (fn: () => void) => {
     try {
@@ -152,13 +171,30 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
     guard(() => {
       const channel = ch.toString();
       if (channel === config.redisJsonChannel && !queueChannels.has(channel)) onJson(channel, payload);
-      else onQueue(channel, payload);
+      else if (queueChannels.has(channel)) onQueue(channel, payload);
+      else if (raw.has(channel)) onRaw(channel, channel, payload, RAW_FORMATS);
     }),
   );
-  sub.on("pmessageBuffer", (_pattern: string | Buffer, ch: Buffer, payload: Buffer) => guard(() => onEmitter(ch.toString(), payload)));
+  sub.on("pmessageBuffer", (pattern: string | Buffer, ch: Buffer, payload: Buffer) =>
+    guard(() => {
+      const channel = ch.toString();
+      if (String(pattern) === wspushPattern) onRaw(channel, `wspush::${channel.slice(config.wspushPrefix.length)}`, payload, ["wspush", "wspush-sse"]);
+      else onEmitter(channel, payload);
+    }),
+  );
 
+  const isIngestChannel = (c: string) => channels.includes(c);
   return {
     ready: () => subscribed && sub.status === "ready",
+    subscribeRaw(channel) {
+      if (isIngestChannel(channel) || raw.has(channel)) return;
+      raw.add(channel);
+      if (sub.status === "ready") sub.subscribe(channel).catch((e: Error) => log.warn(`subscribe ${channel} failed: ${e.message}`));
+    },
+    unsubscribeRaw(channel) {
+      if (!raw.delete(channel)) return;
+      if (sub.status === "ready") sub.unsubscribe(channel).catch((e: Error) => log.warn(`unsubscribe ${channel} failed: ${e.message}`));
+    },
     async close() {
       closed = true;
       subscribed = false;
