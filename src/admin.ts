@@ -31,7 +31,7 @@ export function createAdmin(ctx: Ctx): Admin {
   metrics.set("ws_emit_build_info", 1, { version: VERSION });
 
   function connectionsByTransport(): Record<string, number> {
-    const counts: Record<string, number> = { native: 0, socketio: 0, sse: 0, polling: 0 };
+    const counts: Record<string, number> = { native: 0, socketio: 0, sse: 0, polling: 0, wsify: 0, webdis: 0, wspush: 0 };
     for (const ws of ctx.sockets) counts[ws.data.conn.transport] = (counts[ws.data.conn.transport] ?? 0) + 1;
     for (const s of ctx.streams) {
       const t = s.transport ?? "sse";
