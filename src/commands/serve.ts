@@ -44,15 +44,6 @@ export default defineCommand({
       process.exit(1);
     }
     const r = running;
-    log.info(`listening on ${r.url}`, {
-      url: r.url,
-      version: VERSION,
-      engine: engine.kind,
-      cors: config.cors,
-      emit_auth: config.secret ? "secret" : "loopback only",
-      ...(r.metricsUrl ? { metrics: r.metricsUrl } : {}),
-    });
-    if (r.metricsUrl) log.info(`metrics on ${r.metricsUrl}/metrics`);
     // What backends PUBLISH (Flask-SocketIO, JSON, socket.io emitter), delivered locally only.
     const ingest = config.redis ? startRedisIngest({ url: config.redis, config, log, metrics, deliver: (m) => hub.deliver(m) }) : null;
     if (ingest) {
@@ -96,6 +87,17 @@ export default defineCommand({
       if (t.ok) log.info(`SIGHUP: ${t.message}`);
       else log.warn(`SIGHUP: ${t.message}`);
     });
+    // Announced only now: whoever waits for this line (systemd, tests) may signal us at once,
+    // and a signal that arrives before its handler is installed kills the process.
+    log.info(`listening on ${r.url}`, {
+      url: r.url,
+      version: VERSION,
+      engine: engine.kind,
+      cors: config.cors,
+      emit_auth: config.secret ? "secret" : "loopback only",
+      ...(r.metricsUrl ? { metrics: r.metricsUrl } : {}),
+    });
+    if (r.metricsUrl) log.info(`metrics on ${r.metricsUrl}/metrics`);
     await new Promise(() => {}); // run until a signal
   },
 });

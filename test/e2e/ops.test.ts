@@ -98,6 +98,16 @@ describe("health, metrics and stats", () => {
   });
 });
 
+describe("signals", () => {
+  test("SIGHUP without TLS is harmless (systemctl reload must not kill the service)", async () => {
+    await using srv = await startWsEmit([]);
+    srv.proc.kill("SIGHUP");
+    await srv.waitForLine(/SIGHUP: no --tls-cert\/--tls-key configured: nothing to reload/);
+    expect((await fetch(`${srv.url}/healthz`)).status).toBe(200);
+    expect(srv.proc.exitCode).toBeNull();
+  });
+});
+
 describe("per-IP connection rate", () => {
   test("too many new connections from one address get 429 with Retry-After, before the upgrade", async () => {
     // 1/minute refills too slowly to matter during the test; the burst of 2 is all there is.
