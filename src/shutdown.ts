@@ -42,7 +42,14 @@ export async function drain(ctx: Ctx, graceMs: number, stopServer: () => void, e
   let next = 0;
   while (next < closers.length) {
     const elapsed = performance.now() - started;
-    while (next < closers.length && due[next]! <= elapsed) closers[next++]!();
+    while (next < closers.length && due[next]! <= elapsed) {
+      try {
+        closers[next++]!();
+      } catch (e) {
+        // One transport's failure must not stop the others from draining.
+        ctx.log.error("closing a connection during the drain failed", e);
+      }
+    }
     if (next < closers.length) await Bun.sleep(Math.max(1, Math.min(50, due[next]! - elapsed)));
   }
 
