@@ -1,0 +1,35 @@
+/** The built-in page shows GET /stats to whoever may read it, and nothing to anyone else. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Browser } from "playwright-core";
+import { launchChromium } from "../helpers/browser.ts";
+import { startWsEmit } from "../helpers/server.ts";
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe("server stats on the built-in page (Chromium)", () => {
+  test("shown with ?admin=<secret>, counting this page's own connection; hidden without it", async () => {
+    await using srv = await startWsEmit(["--secret", "adm"]);
+    const page = await browser.newPage();
+    await page.goto(`${srv.url}/?room=time&admin=adm`);
+    await page.waitForSelector("#status.ok");
+    // The first refresh may have run before the join: refresh now that we are in the room.
+    expect(await page.evaluate("refreshStats()")).toBe(true);
+    const stats = await page.waitForSelector("#stats:not([hidden])");
+    expect(await stats.textContent()).toMatch(/^server: 1 connections, 1 rooms, [\d.]+ events\/s/);
+
+    const anon = await browser.newPage();
+    await anon.goto(`${srv.url}/?room=time`);
+    await anon.waitForSelector("#status.ok");
+    // /stats answers 403 (a secret is set and none was given): the panel stays hidden.
+    expect(await anon.evaluate("refreshStats()")).toBe(false);
+    expect(await anon.isHidden("#stats")).toBe(true);
+    await page.close();
+    await anon.close();
+  });
+});
