@@ -4,7 +4,9 @@ import type { Engine } from "../engine/types.ts";
 import { createHub } from "../hub.ts";
 import { createLogger } from "../log.ts";
 import { createMetrics } from "../metrics.ts";
+import { createSocketIo } from "../protocols/engineio-routes.ts";
 import { nativeFormat } from "../protocols/native.ts";
+import { sioFormat } from "../protocols/socketio.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { drain } from "../shutdown.ts";
 import { VERSION } from "../version.ts";
@@ -21,10 +23,12 @@ export default defineCommand({
     let running: RunningServer | undefined;
     const hub = createHub(() => running?.server);
     hub.addFormat(nativeFormat);
+    hub.addFormat(sioFormat);
+    const socketIo = createSocketIo();
     const engine: Engine = createMemoryEngine(hub, config.roomspaceSecrets);
 
     try {
-      running = startServer({ config, log, hub, engine, metrics });
+      running = startServer({ config, log, hub, engine, metrics, routes: [socketIo.route] }, (ctx) => socketIo.attach(ctx));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       log.error(`cannot listen on ${config.host}:${config.port}${code ? ` (${code})` : ""}: ${(e as Error).message}`);
