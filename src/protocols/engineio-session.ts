@@ -36,6 +36,8 @@ export interface Session {
   timer: ReturnType<typeof setTimeout> | null;
   awaitingPong: boolean;
   upgradeTimers: Array<ReturnType<typeof setTimeout>>;
+  /** Socket.IO packets waiting while an async join finishes (null when none is in flight): packets apply in order. */
+  backlog: string[] | null;
   closed: boolean;
 }
 
@@ -249,6 +251,7 @@ export function createSessions(ctx: Ctx, onMessage: (s: Session, data: string) =
         timer: null,
         awaitingPong: false,
         upgradeTimers: [],
+        backlog: null,
         closed: false,
       };
       all.set(id, s);

@@ -17,6 +17,8 @@ import { encodeAck, encodeConnect, encodeConnectError, encodeDisconnect, parseCl
 
 /** Namespaces one client may be connected to at once. */
 export const MAX_NAMESPACES = 32;
+/** Packets a client may send while one of its joins is still being checked. */
+export const MAX_BACKLOG = 256;
 
 export interface SioHandler {
   message(s: Session, data: string): void;
@@ -62,6 +64,34 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
     ack(s, ns, id, { ok: true });
   }
 
+  /**
+   * Joins wait for the secret store, yet a client's packets must apply in the order sent
+   * (`join` then `leave` in one polling payload must end outside the room). While a join is
+   * in flight, later packets wait in the session's backlog and run when it is done.
+   */
+  function startJoin(s: Session, ns: string, id: number | null, room: unknown, secret: unknown) {
+    s.backlog = [];
+    join(s, ns, id, room, secret)
+      .catch((err) => {
+        ctx.log.error("socket.io join failed", err);
+        refuse(s, ns, id, "internal", "join failed");
+      })
+      .finally(() => {
+        const waiting = s.backlog ?? [];
+        s.backlog = null;
+        for (let i = 0; i < waiting.length; i++) {
+          if (s.closed) return;
+          handle(s, waiting[i]!);
+          // That packet started another join: the rest waits for it.
+          const again = s.backlog as string[] | null;
+          if (again !== null) {
+            again.push(...waiting.slice(i + 1));
+            return;
+          }
+        }
+      });
+  }
+
   function connect(s: Session, nsp: string) {
     const n = parseNamespace(nsp);
     if (!n.ok) return sessions().send(s, encodeConnectError(nsp, "Invalid namespace"));
@@ -85,57 +115,59 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
     if (s.conn.topics.delete(topic)) hub.unsubscribe(sub, topic);
   }
 
+  function handle(s: Session, data: string) {
+    const p = parseSioPacket(data);
+    if (!p.ok) return badPacket(s, p.error);
+    const pk = p.value;
+    switch (pk.type) {
+      case "connect":
+        return connect(s, pk.nsp);
+      case "disconnect":
+        return disconnect(s, pk.nsp);
+      case "ack":
+        return; // we never ask the client for acks
+      case "event": {
+        // Socket.IO ignores packets for a namespace the client has not connected.
+        if (!s.namespaces.has(pk.nsp)) return;
+        const e = parseClientEvent(pk.event, pk.args);
+        if (!e.ok) {
+          ack(s, pk.nsp, pk.id, { ok: false, error: "bad_request", message: e.error });
+          return badPacket(s, e.error);
+        }
+        const ev = e.value;
+        switch (ev.kind) {
+          case "join":
+            return startJoin(s, pk.nsp, pk.id, ev.room, ev.secret);
+          case "leave": {
+            const r = parseRoom(ev.room);
+            if (!r.ok) {
+              ack(s, pk.nsp, pk.id, { ok: false, error: "bad_request", message: r.error });
+              return badPacket(s, r.error);
+            }
+            leaveRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, pk.nsp, r.room);
+            return ack(s, pk.nsp, pk.id, { ok: true });
+          }
+          case "other":
+            return; // unknown events are ignored, as a Socket.IO server without a handler does
+          default: {
+            const never: never = ev;
+            return never;
+          }
+        }
+      }
+      default: {
+        const never: never = pk;
+        return never;
+      }
+    }
+  }
+
   return {
     badPacket,
     message(s, data) {
-      const p = parseSioPacket(data);
-      if (!p.ok) return badPacket(s, p.error);
-      const pk = p.value;
-      switch (pk.type) {
-        case "connect":
-          return connect(s, pk.nsp);
-        case "disconnect":
-          return disconnect(s, pk.nsp);
-        case "ack":
-          return; // we never ask the client for acks
-        case "event": {
-          // Socket.IO ignores packets for a namespace the client has not connected.
-          if (!s.namespaces.has(pk.nsp)) return;
-          const e = parseClientEvent(pk.event, pk.args);
-          if (!e.ok) {
-            ack(s, pk.nsp, pk.id, { ok: false, error: "bad_request", message: e.error });
-            return badPacket(s, e.error);
-          }
-          const ev = e.value;
-          switch (ev.kind) {
-            case "join":
-              join(s, pk.nsp, pk.id, ev.room, ev.secret).catch((err) => {
-                ctx.log.error("socket.io join failed", err);
-                refuse(s, pk.nsp, pk.id, "internal", "join failed");
-              });
-              return;
-            case "leave": {
-              const r = parseRoom(ev.room);
-              if (!r.ok) {
-                ack(s, pk.nsp, pk.id, { ok: false, error: "bad_request", message: r.error });
-                return badPacket(s, r.error);
-              }
-              leaveRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, pk.nsp, r.room);
-              return ack(s, pk.nsp, pk.id, { ok: true });
-            }
-            case "other":
-              return; // unknown events are ignored, as a Socket.IO server without a handler does
-            default: {
-              const never: never = ev;
-              return never;
-            }
-          }
-        }
-        default: {
-          const never: never = pk;
-          return never;
-        }
-      }
+      if (s.backlog === null) return handle(s, data);
+      if (s.backlog.length >= MAX_BACKLOG) return kick(s, "too many packets while a join is checked", CLOSE.BAD_FRAME_FLOOD);
+      s.backlog.push(data);
     },
   };
 }

@@ -184,10 +184,12 @@ describe("connection limits and drain", () => {
   });
 });
 
-test("packets in one polling payload are split on the record separator", async () => {
+test("packets in one polling payload are split on \\x1e and applied in order (join, then leave)", async () => {
   const sid = await pollingSession();
-  expect((await send(srv.url, sid, '421["join",{"room":"p1"}]', '422["join",{"room":"p2"}]')).status).toBe(200);
+  expect((await send(srv.url, sid, '421["join",{"room":"p1"}]', '422["leave",{"room":"p1"}]', '423["join",{"room":"p2"}]')).status).toBe(200);
   const got = await poll(srv.url, sid);
-  expect(got.join(SEP)).toBe(['431[{"ok":true}]', '432[{"ok":true}]'].join(SEP));
+  expect(got.join(SEP)).toBe(['431[{"ok":true}]', '432[{"ok":true}]', '433[{"ok":true}]'].join(SEP));
+  expect((await push({ event: "e", room: "p1" })).body.delivered).toBe(0);
+  expect((await push({ event: "e", room: "p2" })).body.delivered).toBe(1);
   await send(srv.url, sid, "1");
 });
