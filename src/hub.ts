@@ -25,6 +25,8 @@ export type Subscriber = { ws: ServerWebSocket<unknown> } | { sink: Sink };
 
 export interface Hub {
   addFormat(f: Format): void;
+  /** Be told when a room of `format` gains its first or loses its last local subscriber. */
+  watchRooms(format: string, fn: (room: string, active: boolean) => void): void;
   /** Subscribe to a room (or the namespace-wide broadcast topic when room is null). Returns the topic. */
   subscribe(sub: Subscriber, format: string, namespace: string, room: string | null): string;
   unsubscribe(sub: Subscriber, topic: string): void;
@@ -40,13 +42,28 @@ export function topicOf(format: string, namespace: string, room: string | null):
   return `${format}|${namespace}|${room ?? ""}`;
 }
 
-export function createHub(getServer: () => Server<unknown> | undefined): Hub {
+/**
+ * @param onDropped called when Bun dropped a frame for at least one WebSocket subscriber of a
+ *   topic (publish returned 0 with subscribers present): with closeOnBackpressureLimit that
+ *   subscriber is being closed as too slow.
+ */
+export function createHub(getServer: () => Server<unknown> | undefined, onDropped: (topic: string) => void = () => {}): Hub {
   const formats: Format[] = [];
   const wsCount = new Map<string, number>();
   const sinks = new Map<string, Set<Sink>>();
   /** room key (ns + room) → subscriptions, for stats. */
   const roomCount = new Map<string, number>();
 
+  const watchers = new Map<string, (room: string, active: boolean) => void>();
+  /** Tell a format's watcher about a topic whose total (WebSocket + sink) count crossed 0. */
+  const changed = (topic: string, active: boolean) => {
+    if (watchers.size === 0) return;
+    const [format, , ...rest] = topic.split("|");
+    const room = rest.join("|");
+    const w = watchers.get(format!);
+    if (w && room !== "") w(room, active);
+  };
+  const total = (topic: string) => (wsCount.get(topic) ?? 0) + (sinks.get(topic)?.size ?? 0);
   const roomKey = (topic: string) => {
     const i = topic.indexOf("|");
     const rest = topic.slice(i + 1);
@@ -64,7 +81,7 @@ export function createHub(getServer: () => Server<unknown> | undefined): Hub {
     if (n === 0 && !set) return 0;
     const f = frame();
     // publish() returns 0/-1 for "dropped for someone": never retry, the rest already have it.
-    if (n > 0) getServer()?.publish(topic, f, false);
+    if (n > 0 && getServer()?.publish(topic, f, false) === 0) onDropped(topic);
     if (set) for (const s of set) s.send(f);
     return n + (set?.size ?? 0);
   }
@@ -74,8 +91,12 @@ export function createHub(getServer: () => Server<unknown> | undefined): Hub {
       if (formats.some((x) => x.id === f.id)) throw new Error(`format ${f.id} registered twice`);
       formats.push(f);
     },
+    watchRooms(format, fn) {
+      watchers.set(format, fn);
+    },
     subscribe(sub, format, namespace, room) {
       const topic = topicOf(format, namespace, room);
+      const before = total(topic);
       if ("ws" in sub) {
         if (sub.ws.isSubscribed(topic)) return topic;
         if (!sub.ws.subscribe(topic)) return topic; // socket already closed
@@ -87,9 +108,11 @@ export function createHub(getServer: () => Server<unknown> | undefined): Hub {
         set.add(sub.sink);
       }
       if (room !== null) bump(roomCount, roomKey(topic), 1);
+      if (before === 0 && total(topic) > 0) changed(topic, true);
       return topic;
     },
     unsubscribe(sub, topic) {
+      const before = total(topic);
       if ("ws" in sub) {
         // A closed socket is already unsubscribed by Bun; the count still has to drop.
         sub.ws.unsubscribe(topic);
@@ -100,17 +123,19 @@ export function createHub(getServer: () => Server<unknown> | undefined): Hub {
         if (set.size === 0) sinks.delete(topic);
       }
       if (!topic.endsWith("|")) bump(roomCount, roomKey(topic), -1);
+      if (before > 0 && total(topic) === 0) changed(topic, false);
     },
     deliver(msg) {
-      let total = 0;
+      let count = 0;
       for (const f of formats) {
+        if (msg.only && !msg.only.includes(f.id)) continue;
         if (msg.rooms === null) {
-          total += deliverTopic(topicOf(f.id, msg.namespace, null), () => f.encode(msg, null));
+          count += deliverTopic(topicOf(f.id, msg.namespace, null), () => f.encode(msg, null));
         } else {
-          for (const room of msg.rooms) total += deliverTopic(topicOf(f.id, msg.namespace, room), () => f.encode(msg, room));
+          for (const room of msg.rooms) count += deliverTopic(topicOf(f.id, msg.namespace, room), () => f.encode(msg, room));
         }
       }
-      return total;
+      return count;
     },
     rooms: () => new Map(roomCount),
     get topicCount() {

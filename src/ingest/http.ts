@@ -13,7 +13,7 @@ export const MAX_BATCH = 1000;
  * Is this caller allowed to emit? With a secret configured: the secret in the body or as
  * `Authorization: Bearer`, compared in constant time. Without one: loopback clients only.
  */
-function authorize(ctx: Ctx, req: Request, ip: string, bodySecret: unknown): void {
+export function authorize(ctx: Ctx, req: Request, ip: string, bodySecret: unknown): void {
   const expected = ctx.config.secret;
   if (expected === null) {
     if (!isLoopback(ip)) throw new HttpError(403, "forbidden", "no --secret is configured, so only clients on this machine may emit");
@@ -38,8 +38,10 @@ export async function handleEmit(ctx: Ctx, req: Request, ip: string): Promise<Re
     const where = Array.isArray(body) ? `item ${i}: ` : "";
     if (!p.ok) {
       ctx.metrics.inc("ws_emit_events_invalid_total", { source: "http" });
-      // Authorization first, so an unauthenticated caller learns nothing about validation.
-      authorize(ctx, req, ip, typeof item === "object" && item !== null ? (item as Record<string, unknown>).secret : undefined);
+      const isObject = typeof item === "object" && item !== null && !Array.isArray(item);
+      // A body that is not even an object is a plain 400; otherwise authorization comes first,
+      // so an unauthenticated caller learns nothing from validation messages.
+      if (isObject) authorize(ctx, req, ip, (item as Record<string, unknown>).secret);
       throw new HttpError(400, "bad_request", where + p.error);
     }
     authorize(ctx, req, ip, p.secret);

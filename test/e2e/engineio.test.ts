@@ -175,7 +175,7 @@ describe("connection limits and drain", () => {
     const socket = await connectSio(one.url, { transports: ["polling"] });
     const refused = await fetch(`${one.url}/socket.io/?EIO=4&transport=polling`);
     expect(refused.status).toBe(503);
-    expect((await refused.json()).error).toBe("too_many_connections");
+    expect(((await refused.json()) as { error: string }).error).toBe("too_many_connections");
     const gone = once(socket, "disconnect");
     one.proc.kill("SIGTERM");
     // "transport close" (not "io server disconnect"): socket.io-client would reconnect elsewhere.

@@ -143,7 +143,7 @@ describe("socket.io-client 4.x", () => {
   test("a disallowed Origin is refused on the handshake with 400 (polling and websocket)", async () => {
     const res = await fetch(`${srv.url}/socket.io/?EIO=4&transport=polling`, { headers: { Origin: "http://evil.example" } });
     expect(res.status).toBe(400);
-    expect((await res.json()).error).toBe("origin_not_allowed");
+    expect(((await res.json()) as { error: string }).error).toBe("origin_not_allowed");
     const ws = await upgradeStatus(`${srv.url}/socket.io/?EIO=4&transport=websocket`, { Origin: "http://evil.example" });
     expect(ws.status).toBe(400);
     const socket = (await import("socket.io-client")).io(srv.url, { transports: ["polling"], reconnection: false, extraHeaders: { Origin: "http://evil.example" } });
