@@ -29,8 +29,8 @@ export function pollGet(ctx: Ctx, sessions: Sessions, s: Session, req: Request):
   }
   const ready = sessions.drainQueue(s);
   if (ready !== null) return payload(ready);
-  // While a WebSocket probes, answer at once so the client can pause polling and upgrade.
-  if (s.probe) return payload(EIO.NOOP);
+  // Once the probe is answered, answer at once so the client can pause polling and upgrade.
+  if (s.probeAnswered) return payload(EIO.NOOP);
   // The session's own ping answers this GET within pingInterval; Bun's idle timer must not cut it first.
   ctx.server().timeout(req, 0);
   return new Promise<Response>((resolve) => {

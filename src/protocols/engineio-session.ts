@@ -21,8 +21,10 @@ export interface Session {
   transport: "polling" | "websocket";
   /** The WebSocket once the session is on it. */
   ws: WS | null;
-  /** A WebSocket probing for the upgrade (between `2probe` and `5`). */
+  /** A WebSocket probing for the upgrade (from its open until `5`). */
   probe: WS | null;
+  /** `3probe` was sent: the client is pausing polling, so a GET is answered at once. */
+  probeAnswered: boolean;
   /** Frames waiting for the next GET (polling only), and their size. */
   queue: string[];
   queued: number;
@@ -63,6 +65,8 @@ export interface Sessions {
   /** Take the queued frames as one polling payload, or null when empty. */
   drainQueue(s: Session): string | null;
   close(s: Session, reason: string, code?: number): void;
+  /** A WebSocket opened to upgrade this polling session. */
+  beginProbe(s: Session, ws: WS): void;
   /** The probing WebSocket went away before `5`: the session goes on polling. */
   abortProbe(s: Session, ws: WS): void;
   readonly size: number;
@@ -128,23 +132,35 @@ export function createSessions(ctx: Ctx, onMessage: (s: Session, data: string) =
     s.upgradeTimers = [];
   }
 
+  /** A probing WebSocket opened: it has UPGRADE_TIMEOUT_MS to complete the upgrade. */
+  function beginProbe(s: Session, ws: WS) {
+    s.probe = ws;
+    s.upgradeTimers.push(
+      setTimeout(() => {
+        if (s.probe !== ws) return;
+        abortProbe(s, ws);
+        ws.close(CLOSE.POLICY, "upgrade timeout");
+      }, UPGRADE_TIMEOUT_MS),
+    );
+  }
+
+  function abortProbe(s: Session, ws: WS) {
+    if (s.probe !== ws) return;
+    s.probe = null;
+    s.probeAnswered = false;
+    clearUpgrade(s);
+  }
+
   /** `2probe` on the probing socket: answer `3probe`, then keep releasing the GET so the client can pause polling. */
-  function startProbe(s: Session, ws: WS) {
+  function answerProbe(s: Session, ws: WS) {
+    if (s.probeAnswered) return onBadPacket(s, "second probe");
     ws.send(`${EIO.PONG}probe`);
+    s.probeAnswered = true;
     const release = () => {
       if (s.poll && s.queue.length === 0) s.poll(EIO.NOOP);
     };
     release();
-    s.upgradeTimers.push(
-      setInterval(release, NOOP_EVERY_MS),
-      setTimeout(() => {
-        clearUpgrade(s);
-        if (s.probe === ws) {
-          s.probe = null;
-          ws.close(CLOSE.POLICY, "upgrade timeout");
-        }
-      }, UPGRADE_TIMEOUT_MS),
-    );
+    s.upgradeTimers.push(setInterval(release, NOOP_EVERY_MS));
   }
 
   /** `5` on the probing socket: move every subscription from the sink to the ws, then flush. */
@@ -166,6 +182,7 @@ export function createSessions(ctx: Ctx, onMessage: (s: Session, data: string) =
     s.transport = "websocket";
     s.ws = ws;
     s.probe = null;
+    s.probeAnswered = false;
     ws.data.state = { role: "main", session: s } satisfies SioWsState;
     s.conn.transport = "socketio";
     ctx.streams.delete(s.stream);
@@ -207,10 +224,10 @@ export function createSessions(ctx: Ctx, onMessage: (s: Session, data: string) =
     const pk = p.value;
     switch (pk.type) {
       case "ping":
-        if (probing && pk.data === "probe") return startProbe(s, from);
+        if (probing && pk.data === "probe") return answerProbe(s, from);
         return onBadPacket(s, "clients answer pings, they do not send them");
       case "upgrade":
-        if (probing) return finishUpgrade(s, from);
+        if (probing && s.probeAnswered) return finishUpgrade(s, from);
         return onBadPacket(s, "unexpected upgrade packet");
       case "pong":
         if (s.awaitingPong) {
@@ -242,6 +259,7 @@ export function createSessions(ctx: Ctx, onMessage: (s: Session, data: string) =
         transport: ws ? "websocket" : "polling",
         ws,
         probe: null,
+        probeAnswered: false,
         queue: [],
         queued: 0,
         poll: null,
@@ -269,11 +287,8 @@ export function createSessions(ctx: Ctx, onMessage: (s: Session, data: string) =
     },
     send,
     packet,
-    abortProbe(s, ws) {
-      if (s.probe !== ws) return;
-      s.probe = null;
-      clearUpgrade(s);
-    },
+    beginProbe,
+    abortProbe,
     subscriber,
     drainQueue,
     close,

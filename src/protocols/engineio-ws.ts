@@ -15,7 +15,7 @@ export function createEngineWsProtocol(sessions: () => Sessions, handshake: (sid
         // The session may have ended, upgraded or started another probe since the request.
         const s = st.session;
         if (s.closed || s.transport !== "polling" || s.probe) ws.close(1008, "session closed or already upgrading");
-        else s.probe = ws;
+        else sessions().beginProbe(s, ws);
         return;
       }
       const s = sessions().open(ws.data.conn, ws);

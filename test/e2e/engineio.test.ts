@@ -55,6 +55,19 @@ describe("Engine.IO upgrade from polling to WebSocket", () => {
     ws.close();
   });
 
+  test("a WebSocket that opens but never probes leaves polling as it was", async () => {
+    const sid = await pollingSession();
+    expect((await send(srv.url, sid, '421["join",{"room":"idle-probe"}]')).status).toBe(200);
+    expect(await poll(srv.url, sid)).toEqual(['431[{"ok":true}]']);
+    const ws = await openRawWs(`${srv.wsUrl}/socket.io/?EIO=4&transport=websocket&sid=${sid}`);
+    // Without `2probe` the GET still waits for real packets (no noop loop).
+    const got = poll(srv.url, sid);
+    await push({ event: "n", room: "idle-probe", data: 1 });
+    expect(await got).toEqual(['42["n",1]']);
+    ws.close();
+    await send(srv.url, sid, "1");
+  });
+
   test("a second probe for the same session is refused", async () => {
     const sid = await pollingSession();
     const ws = await openRawWs(`${srv.wsUrl}/socket.io/?EIO=4&transport=websocket&sid=${sid}`);
