@@ -187,7 +187,6 @@ export function createSessions(ctx: Ctx, onMessage: (s: Session, data: string) =
     s.conn.transport = "socketio";
     ctx.streams.delete(s.stream);
     ctx.sockets.add(ws);
-    metrics.inc("ws_emit_connections_total", { transport: "socketio" });
   }
 
   function close(s: Session, reason: string, code: number = CLOSE.NORMAL) {
