@@ -99,6 +99,9 @@ export function createSessions(ctx: Ctx, onMessage: (s: Session, data: string) =
     if (s.queued + frame.length > config.backpressureBytes) {
       metrics.inc("ws_emit_drops_total", { reason: "backpressure" });
       ctx.log.debug(`socket.io session ${s.id}: polling buffer over ${config.backpressureBytes} bytes, closing`);
+      // What did not fit is dropped (counted above); the client only gets the close packet.
+      s.queue = [];
+      s.queued = 0;
       close(s, "polling buffer full");
       return;
     }

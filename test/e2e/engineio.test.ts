@@ -11,7 +11,7 @@ import { connectSio, emitAck, once, recorder } from "../helpers/sio.ts";
 const SECRET = "123";
 let srv: Started;
 beforeAll(async () => {
-  srv = await startWsEmit(["--secret", SECRET, "--max-bad-frames", "3", "--max-join-failures", "3", "--sio-max-http-buffer", "2k"]);
+  srv = await startWsEmit(["--secret", SECRET, "--max-bad-frames", "3", "--max-join-failures", "3", "--sio-max-http-buffer", "2k", "--max-buffer", "16k"]);
 });
 afterAll(() => srv.stop());
 const push = (body: Record<string, unknown>) => emit(srv.url, { ...body, secret: SECRET });
@@ -133,6 +133,24 @@ describe("Socket.IO packets", () => {
     const r = await send(srv.url, sid, `42["x","${"a".repeat(3000)}"]`);
     expect(r.status).toBe(413);
     expect((await fetch(eioUrl(srv.url, { sid }), { method: "POST", body: "3" })).status).toBe(400);
+  });
+
+  test("a polling client that stops fetching is closed once its buffer is full, and counted", async () => {
+    const sid = await pollingSession();
+    expect((await send(srv.url, sid, '421["join",{"room":"slow"}]')).status).toBe(200);
+    expect(await poll(srv.url, sid)).toEqual(['431[{"ok":true}]']);
+    const metric = async () => {
+      const m = await (await fetch(`${srv.url}/metrics`, { headers: { Authorization: `Bearer ${SECRET}` } })).text();
+      return Number(/ws_emit_drops_total\{reason="backpressure"\} (\d+)/.exec(m)?.[1] ?? 0);
+    };
+    const before = await metric();
+    const big = "x".repeat(4000);
+    const delivered: number[] = [];
+    for (let i = 0; i < 6; i++) delivered.push((await push({ event: "big", room: "slow", data: big })).body.delivered);
+    // Four fit in 16k; the fifth does not (dropped, session closed), the sixth finds nobody.
+    expect(delivered).toEqual([1, 1, 1, 1, 0, 0]);
+    expect(await metric()).toBe(before + 1);
+    expect(await poll(srv.url, sid)).toEqual(["1"]);
   });
 
   test("two GETs at once are a protocol error", async () => {
