@@ -43,6 +43,12 @@ export interface Config {
   connectionRateExempt: string[];
   /** A second listener with only /metrics, /stats, /healthz, /readyz; null = serve them on the main address. */
   metricsAddress: { host: string; port: number } | null;
+  /** Engine.IO: how often the server pings a Socket.IO client. */
+  sioPingIntervalMs: number;
+  /** Engine.IO: how long to wait for the pong before closing the session. */
+  sioPingTimeoutMs: number;
+  /** Engine.IO: largest HTTP long-polling POST body (engine.io's maxHttpBufferSize). */
+  sioMaxHttpBufferBytes: number;
   /** wsify: the key of POST /broadcast?key=… (default: the emit secret). */
   wsifyKey: string | null;
   /** wsify: authorizer webhook consulted before connections and commands. */
@@ -94,6 +100,9 @@ const DEFAULTS: Config = {
   connectionRate: { perSecond: 20, burst: 40 },
   connectionRateExempt: ["loopback"],
   metricsAddress: null,
+  sioPingIntervalMs: 25_000,
+  sioPingTimeoutMs: 20_000,
+  sioMaxHttpBufferBytes: 1024 * 1024,
   wsifyKey: null,
   authorizerUrl: null,
   authorizerTimeoutMs: 3000,
@@ -304,6 +313,9 @@ export const SETTINGS: Setting[] = [
   { key: "connectionRateExempt", flag: "connection-rate-exempt", env: ["WS_EMIT_CONNECTION_RATE_EXEMPT"], parse: rateExempt, repeatable: true, help: 'addresses --max-connection-rate ignores: "loopback" (a local proxy, the default), IPs, or "none"' },
   { key: "metricsAddress", flag: "metrics-address", env: ["WS_EMIT_METRICS_ADDRESS"], parse: (r) => (last(r).trim() === "" ? null : parseAddress(last(r))), help: "HOST:PORT of a separate listener for /metrics, /stats, /healthz, /readyz (no secret needed there unless --metrics-secret)" },
   { key: "drainMs", flag: "drain", env: ["WS_EMIT_DRAIN"], parse: duration(0, 600_000), help: "on SIGTERM/SIGINT, close WebSockets (1012) and streams spread over this long, then exit" },
+  { key: "sioPingIntervalMs", flag: "sio-ping-interval", env: ["WS_EMIT_SIO_PING_INTERVAL"], parse: duration(100, 300_000), help: "Socket.IO (Engine.IO) ping interval sent to clients" },
+  { key: "sioPingTimeoutMs", flag: "sio-ping-timeout", env: ["WS_EMIT_SIO_PING_TIMEOUT"], parse: duration(100, 300_000), help: "Socket.IO: close a session whose pong is this late" },
+  { key: "sioMaxHttpBufferBytes", flag: "sio-max-http-buffer", env: ["WS_EMIT_SIO_MAX_HTTP_BUFFER"], parse: size(1024, 64 * 1024 ** 2), help: "Socket.IO: largest long-polling POST body (e.g. 1m)" },
   { key: "wsifyKey", flag: "wsify-key", env: ["WS_EMIT_WSIFY_KEY"], parse: optStr, help: "wsify: key for POST /broadcast?key=… (default: --secret)" },
   { key: "authorizerUrl", flag: "authorizer-url", env: ["WS_EMIT_AUTHORIZER_URL"], parse: httpUrl, help: "wsify: webhook asked before each /ws connection and wsify command" },
   { key: "authorizerTimeoutMs", flag: "authorizer-timeout", env: ["WS_EMIT_AUTHORIZER_TIMEOUT"], parse: duration(100, 60_000), help: "wsify: authorizer call timeout (then: authorizer down)" },

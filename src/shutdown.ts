@@ -35,6 +35,7 @@ export async function drain(ctx: Ctx, graceMs: number, stopServer: () => void, e
   const closers: Array<() => void> = [];
   for (const ws of ctx.sockets) closers.push(() => ctx.sockets.has(ws) && ws.close(CLOSE.RESTART, "server restarting; reconnect"));
   for (const s of ctx.streams) closers.push(() => ctx.streams.has(s) && s.end("draining"));
+  const streamCount = ctx.streams.size;
   const spread = graceMs * 0.8;
   ctx.log.info(`draining ${ctx.sockets.size} WebSockets and ${ctx.streams.size} streams over ${graceMs} ms`);
 
@@ -58,6 +59,9 @@ export async function drain(ctx: Ctx, graceMs: number, stopServer: () => void, e
   while ((ctx.sockets.size > 0 || ctx.streams.size > 0) && performance.now() < deadline) await Bun.sleep(20);
   const leftover = ctx.sockets.size + ctx.streams.size;
   if (leftover > 0) ctx.log.warn(`${leftover} connections did not close within the grace period; closing them now`);
+  // Ended streams answered their last request (a polling close packet, an SSE stream's end)
+  // just now; stop(true) would cut those connections before the bytes leave.
+  if (streamCount > 0) await Bun.sleep(100);
   stopServer();
   let timer: Timer | undefined;
   const timedOut = await Promise.race([

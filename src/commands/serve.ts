@@ -5,7 +5,9 @@ import { createHub } from "../hub.ts";
 import { createLogger } from "../log.ts";
 import { RAW_FORMATS, startRedisIngest } from "../ingest/redis-ingest.ts";
 import { createMetrics } from "../metrics.ts";
+import { createSocketIo } from "../protocols/engineio-routes.ts";
 import { nativeFormat } from "../protocols/native.ts";
+import { sioFormat } from "../protocols/socketio.ts";
 import { webdisFormat } from "../protocols/webdis.ts";
 import { wsifyFormat } from "../protocols/wsify.ts";
 import { wspushFormat } from "../protocols/wspush.ts";
@@ -29,13 +31,15 @@ export default defineCommand({
       { onDeliver: (n) => metrics.inc("ws_emit_deliveries_total", undefined, n) },
     );
     hub.addFormat(nativeFormat);
+    hub.addFormat(sioFormat);
+    const socketIo = createSocketIo();
     hub.addFormat(wsifyFormat);
     hub.addFormat(webdisFormat);
     hub.addFormat(wspushFormat);
     const engine: Engine = createMemoryEngine(hub, config.roomspaceSecrets);
 
     try {
-      running = startServer({ config, log, hub, engine, metrics });
+      running = startServer({ config, log, hub, engine, metrics, routes: [socketIo.route] }, (ctx) => socketIo.attach(ctx));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       // Listen errors carry a code (EADDRINUSE, EACCES); TLS and --metrics-address problems do not.

@@ -60,8 +60,12 @@ export function createConnectionRateLimit(
  */
 export function isConnectionStart(req: Request, url: URL): boolean {
   if (req.method !== "GET") return false;
+  const q = url.searchParams;
+  // An Engine.IO request with a sid belongs to a session that was already admitted (including
+  // its polling → WebSocket upgrade; an unknown sid is refused by Socket.IO). Only on its path,
+  // so "?sid=" on another endpoint cannot dodge the limit.
+  if (url.pathname.startsWith("/socket.io") && q.has("EIO") && q.has("sid")) return false;
   if ((req.headers.get("upgrade") ?? "").toLowerCase() === "websocket") return true;
   if ((req.headers.get("accept") ?? "").includes("text/event-stream") || url.pathname.endsWith("/sse")) return true;
-  const q = url.searchParams;
-  return q.has("EIO") && q.get("transport") === "polling" && !q.has("sid");
+  return q.has("EIO") && q.get("transport") === "polling";
 }

@@ -54,6 +54,8 @@ describe("per-IP connection rate", () => {
     expect(req("/events", { Accept: "text/event-stream" })).toBe(true);
     expect(req("/socket.io/?EIO=4&transport=polling")).toBe(true);
     expect(req("/socket.io/?EIO=4&transport=polling&sid=abc")).toBe(false);
+    expect(req("/socket.io/?EIO=4&transport=websocket&sid=abc", { Upgrade: "websocket" })).toBe(false);
+    expect(req("/ws?EIO=4&sid=abc", { Upgrade: "websocket" })).toBe(true);
     expect(req("/emit", { "Content-Type": "application/json" }, "POST")).toBe(false);
     expect(req("/metrics")).toBe(false);
   });
