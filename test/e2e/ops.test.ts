@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
+import { io } from "socket.io-client";
 import { BIN, emit, startWsEmit } from "../helpers/server.ts";
 import { openWs, upgradeStatus } from "../helpers/ws.ts";
 
@@ -171,6 +172,27 @@ describe("graceful drain of the compiled binary", () => {
       await srv.stop();
     }
   }, 20_000);
+
+  test.skipIf(!haveBin)("every transport is drained: native 1012, Socket.IO over WebSocket and long-polling disconnected, exit 0", async () => {
+    const srv = await startWsEmit(["--drain", "1s"], { bin: true });
+    try {
+      const native = await openWs(`${srv.wsUrl}/ws`);
+      const sioWs = io(srv.url, { transports: ["websocket"], reconnection: false });
+      const sioPoll = io(srv.url, { transports: ["polling"], reconnection: false });
+      await Promise.all([sioWs, sioPoll].map((s) => new Promise<void>((res) => s.on("connect", () => res()))));
+      const gone = [sioWs, sioPoll].map((s) => new Promise<string>((res) => s.on("disconnect", (reason) => res(reason))));
+      srv.proc.kill("SIGTERM");
+      await srv.waitForLine(/draining 2 WebSockets and 1 streams/);
+      expect((await native.closed).code).toBe(1012);
+      const reasons = await Promise.all(gone);
+      // Both learn the server went away (and would reconnect, to another node, if allowed to).
+      for (const r of reasons) expect(["transport close", "io server disconnect", "transport error"]).toContain(r);
+      expect(await srv.proc.exited).toBe(0);
+      await srv.waitForLine(/stopped \(3 connections closed\)/);
+    } finally {
+      await srv.stop();
+    }
+  }, 15_000);
 
   test.skipIf(!haveBin)("a second signal exits at once", async () => {
     const srv = await startWsEmit(["--drain", "60s"], { bin: true });
