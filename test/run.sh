@@ -33,8 +33,12 @@ fi
 # Optional: tests that need these skip, naming them, when they cannot be installed.
 optional=()
 command -v shellcheck >/dev/null 2>&1 || optional+=(shellcheck)
-[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || optional+=(nginx-light)
-command -v caddy >/dev/null 2>&1 || optional+=(caddy)
+# nginx and caddy start a service on port 80 when installed under a running systemd: only
+# install them where systemd is not running (containers, CI); the proxy tests skip otherwise.
+if [ ! -d /run/systemd/system ]; then
+  [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || optional+=(nginx-light)
+  command -v caddy >/dev/null 2>&1 || optional+=(caddy)
+fi
 command -v systemd-analyze >/dev/null 2>&1 || optional+=(systemd)
 if [ ${#optional[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing optional test tools: ${optional[*]}"
