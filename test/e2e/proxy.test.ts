@@ -14,7 +14,11 @@ const nginxBin = ["/usr/sbin/nginx", Bun.which("nginx")].find((p) => p && exists
 const caddyBin = Bun.which("caddy");
 const haveOpenssl = Bun.which("openssl") !== null;
 
-/** A port the kernel just handed out (closed again for the proxy to bind). */
+/**
+ * A port the kernel just handed out (closed again for the proxy to bind). It may be one an
+ * earlier proxy in this file used: fetches here use keepalive: false so no pooled connection
+ * to a stopped proxy is reused (that showed up as ECONNRESET).
+ */
 function freePort(): number {
   const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const p = s.port;
@@ -141,7 +145,7 @@ describe.skipIf(!nginxBin || !haveOpenssl)("contrib/nginx.conf in front of ws-em
       // The built-in page connects from its own origin: ws-emit accepts it when Host keeps the port.
       const ws = await openWs(`${wsUrl}/ws?room=p`, { headers: { Origin: nginx.url }, tls: { ca: tls.pem } } as never);
       expect(await ws.next((m) => m.type === "joined")).toEqual({ type: "joined", room: "p" });
-      const e = await fetch(`${nginx.url}/emit`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ event: "via", room: "p", data: 1 }), tls: { ca: tls.pem } });
+      const e = await fetch(`${nginx.url}/emit`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ event: "via", room: "p", data: 1 }), tls: { ca: tls.pem }, keepalive: false });
       expect(await e.json()).toMatchObject({ ok: true, delivered: 1 });
       expect(await ws.next((m) => m.type === "event")).toEqual({ type: "event", room: "p", event: "via", data: 1 });
       ws.close();
@@ -152,7 +156,7 @@ describe.skipIf(!nginxBin || !haveOpenssl)("contrib/nginx.conf in front of ws-em
     const up = streamingUpstream();
     const nginx2 = await startNginx(up.port, tls);
     try {
-      const res = await fetch(`${nginx2.url}/events`, { headers: { Accept: "text/event-stream" }, tls: { ca: tls.pem } });
+      const res = await fetch(`${nginx2.url}/events`, { headers: { Accept: "text/event-stream" }, tls: { ca: tls.pem }, keepalive: false });
       expect(res.headers.get("content-type")).toContain("text/event-stream");
       const text = await readUntil(res, "data: two", up.release);
       expect(text).toBe("data: one\n\ndata: two\n\n");
@@ -170,7 +174,7 @@ describe.skipIf(!caddyBin)("contrib/Caddyfile in front of ws-emit (needs caddy)"
     try {
       const ws = await openWs(`${caddy.url.replace("http", "ws")}/ws?room=c`, { headers: { Origin: caddy.url } });
       expect(await ws.next((m) => m.type === "joined")).toEqual({ type: "joined", room: "c" });
-      const e = await fetch(`${caddy.url}/emit`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ event: "via", room: "c" }) });
+      const e = await fetch(`${caddy.url}/emit`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ event: "via", room: "c" }), keepalive: false });
       expect(await e.json()).toMatchObject({ ok: true, delivered: 1 });
       expect(await ws.next((m) => m.type === "event")).toEqual({ type: "event", room: "c", event: "via" });
       ws.close();
@@ -180,7 +184,7 @@ describe.skipIf(!caddyBin)("contrib/Caddyfile in front of ws-emit (needs caddy)"
     const up = streamingUpstream();
     const caddy2 = await startCaddy(up.port);
     try {
-      const res = await fetch(`${caddy2.url}/events`, { headers: { Accept: "text/event-stream" } });
+      const res = await fetch(`${caddy2.url}/events`, { headers: { Accept: "text/event-stream" }, keepalive: false });
       expect(await readUntil(res, "data: two", up.release)).toBe("data: one\n\ndata: two\n\n");
     } finally {
       await caddy2.stop();
