@@ -16,8 +16,7 @@ const haveOpenssl = Bun.which("openssl") !== null;
 
 /**
  * A port the kernel just handed out (closed again for the proxy to bind). It may be one an
- * earlier proxy in this file used: fetches here use keepalive: false so no pooled connection
- * to a stopped proxy is reused (that showed up as ECONNRESET).
+ * earlier proxy in this file used, so fetches here do not keep pooled connections.
  */
 function freePort(): number {
   const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -118,21 +117,26 @@ async function startCaddy(upstreamPort: number) {
   writeFileSync(join(dir, "Caddyfile"), `{\n\tadmin off\n\tauto_https off\n\tstorage file_system ${dir}/data\n}\n${site}`);
   const proc = Bun.spawn([caddyBin!, "run", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"], {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
-    stdout: "pipe",
+    stdout: "ignore",
     stderr: "pipe",
   });
-  // Caddy logs "serving initial configuration" once its listeners are up.
+  // Caddy logs "serving initial configuration" once its listeners are up. Its stderr is read to
+  // the end: cancelling the pipe would kill Caddy (SIGPIPE) at its next log line.
   let log = "";
   const dec = new TextDecoder();
-  const ready = (async () => {
-    for await (const chunk of proc.stderr) {
-      log += dec.decode(chunk);
-      if (log.includes("serving initial configuration")) return;
-    }
-    throw new Error(`caddy exited: ${log}`);
-  })();
+  let markReady!: () => void;
+  const ready = new Promise<void>((res, rej) => {
+    markReady = res;
+    (async () => {
+      for await (const chunk of proc.stderr) {
+        log += dec.decode(chunk);
+        if (log.includes("serving initial configuration")) markReady();
+      }
+      rej(new Error(`caddy exited: ${log}`));
+    })().catch(rej);
+  });
   await ready;
-  return { url: `http://127.0.0.1:${port}`, async stop() { proc.kill("SIGTERM"); await proc.exited; } };
+  return { url: `http://127.0.0.1:${port}`, log: () => log, async stop() { proc.kill("SIGTERM"); await proc.exited; } };
 }
 
 describe.skipIf(!nginxBin || !haveOpenssl)("contrib/nginx.conf in front of ws-emit (needs nginx, openssl)", () => {
