@@ -5,6 +5,8 @@ import { createHub } from "../hub.ts";
 import { createLogger } from "../log.ts";
 import { createMetrics } from "../metrics.ts";
 import { nativeFormat } from "../protocols/native.ts";
+import { sseEnvelopeFormat, sseFormat } from "../protocols/sse.ts";
+import { sseRoute } from "../protocols/sse-stream.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { drain } from "../shutdown.ts";
 import { VERSION } from "../version.ts";
@@ -24,10 +26,12 @@ export default defineCommand({
       () => metrics.inc("ws_emit_drops_total", { reason: "backpressure" }),
     );
     hub.addFormat(nativeFormat);
+    hub.addFormat(sseFormat);
+    hub.addFormat(sseEnvelopeFormat);
     const engine: Engine = createMemoryEngine(hub, config.roomspaceSecrets);
 
     try {
-      running = startServer({ config, log, hub, engine, metrics });
+      running = startServer({ config, log, hub, engine, metrics, routes: [sseRoute] });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       log.error(`cannot listen on ${config.host}:${config.port}${code ? ` (${code})` : ""}: ${(e as Error).message}`);
