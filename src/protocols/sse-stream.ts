@@ -158,8 +158,8 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, formatId: string, rooms:
         metrics.inc("ws_emit_drops_total", { reason: "slow_sse" });
         const c = ctl;
         release();
-        // Closing with a reason aborts the connection (a plain close would wait to flush what
-        // the client never reads). Bun prints that reason to stderr: keep it one short word.
+        // Closing with a reason aborts the connection; a plain close would wait to flush what
+        // the client never reads. (A non-Error reason: Bun may print it, keep it one word.)
         try {
           c?.close("slow_sse" as unknown as Error);
         } catch {}

@@ -174,6 +174,20 @@ describe("Server-Sent Events with the eventsource client", () => {
 });
 
 describe("SSE connection limits and drain", () => {
+  // Bun.serve closes an HTTP connection idle for 10 s unless told otherwise per request; with a
+  // heartbeat longer than that every stream would break and reconnect every 10 s.
+  test("a quiet stream outlives Bun's 10 s idle timeout", async () => {
+    await using s = await startWsEmit(["--heartbeat", "60s"]);
+    const c = openEventSource(`${s.url}/sse?room=quiet`, ["late"]);
+    await c.opened;
+    // Nothing to await: the point is that nothing happens. Bun cuts idle ones after 10-12 s.
+    await Bun.sleep(13_000);
+    expect((await emit(s.url, { event: "late", room: "quiet", data: 1 })).body.delivered).toBe(1);
+    expect(await c.next()).toEqual({ type: "late", data: "1" });
+    expect(c.errors()).toBe(0);
+    c.close();
+  }, 25_000);
+
   test("streams count toward --max-connections; SIGTERM ends them with a comment", async () => {
     await using s = await startWsEmit(["--max-connections", "2", "--drain", "1s"]);
     const a = openEventSource(`${s.url}/sse?room=a`);

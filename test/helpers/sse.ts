@@ -13,6 +13,8 @@ export interface TestEventSource {
   /** Next received event matching `pred`, skipping others. */
   next(pred?: (e: SseEvent) => boolean, timeoutMs?: number): Promise<SseEvent>;
   received: SseEvent[];
+  /** How many `error` events fired (a dropped connection fires one before reconnecting). */
+  errors(): number;
   close(): void;
 }
 
@@ -28,6 +30,7 @@ export function openEventSource(url: string, events: string[] = [], headers: Rec
   const waiters: Array<() => void> = [];
   let cursor = 0;
   let failure: string | null = null;
+  let errors = 0;
   const push = (type: string) => (e: MessageEvent) => {
     received.push({ type, data: e.data });
     for (const w of waiters.splice(0)) w();
@@ -38,6 +41,7 @@ export function openEventSource(url: string, events: string[] = [], headers: Rec
     es.addEventListener("open", () => resolve());
     es.addEventListener("error", (e) => {
       const err = e as unknown as { code?: number; message?: string };
+      errors++;
       failure = `EventSource error ${err.code ?? ""} ${err.message ?? ""}`.trim();
       // A refused stream (non-200) closes the EventSource for good.
       if (es.readyState === EventSource.CLOSED) reject(Object.assign(new Error(failure), { code: err.code }));
@@ -49,6 +53,7 @@ export function openEventSource(url: string, events: string[] = [], headers: Rec
     es,
     opened,
     received,
+    errors: () => errors,
     close: () => es.close(),
     async next(pred = () => true, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
