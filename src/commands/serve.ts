@@ -3,10 +3,14 @@ import { createMemoryEngine } from "../engine/memory.ts";
 import type { Engine } from "../engine/types.ts";
 import { createHub } from "../hub.ts";
 import { createLogger } from "../log.ts";
+import { RAW_FORMATS, startRedisIngest } from "../ingest/redis-ingest.ts";
 import { createMetrics } from "../metrics.ts";
 import { nativeFormat } from "../protocols/native.ts";
 import { sseEnvelopeFormat, sseFormat } from "../protocols/sse.ts";
 import { sseRoute } from "../protocols/sse-stream.ts";
+import { webdisFormat } from "../protocols/webdis.ts";
+import { wsifyFormat } from "../protocols/wsify.ts";
+import { wspushFormat } from "../protocols/wspush.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { drain } from "../shutdown.ts";
 import { VERSION } from "../version.ts";
@@ -28,6 +32,9 @@ export default defineCommand({
     hub.addFormat(nativeFormat);
     hub.addFormat(sseFormat);
     hub.addFormat(sseEnvelopeFormat);
+    hub.addFormat(wsifyFormat);
+    hub.addFormat(webdisFormat);
+    hub.addFormat(wspushFormat);
     const engine: Engine = createMemoryEngine(hub, config.roomspaceSecrets);
 
     try {
@@ -45,6 +52,20 @@ export default defineCommand({
       cors: config.cors,
       emit_auth: config.secret ? "secret" : "loopback only",
     });
+    // What backends PUBLISH (Flask-SocketIO, JSON, socket.io emitter), delivered locally only.
+    const ingest = config.redis ? startRedisIngest({ url: config.redis, config, log, metrics, deliver: (m) => hub.deliver(m) }) : null;
+    if (ingest) {
+      // wsify and webdis clients listen on plain Redis channels: subscribe while any local client does.
+      const refs = new Map<string, number>();
+      const watch = (room: string, active: boolean) => {
+        const n = (refs.get(room) ?? 0) + (active ? 1 : -1);
+        if (n <= 0) refs.delete(room);
+        else refs.set(room, n);
+        if (active && n === 1) ingest.subscribeRaw(room);
+        if (!active && n <= 0) ingest.unsubscribeRaw(room);
+      };
+      for (const f of RAW_FORMATS) hub.watchRooms(f, watch);
+    }
 
     let stopping = false;
     const onSignal = (sig: string) => {
@@ -55,6 +76,7 @@ export default defineCommand({
       stopping = true;
       log.info(`${sig}: shutting down`);
       drain(r.ctx, config.drainMs, () => r.close())
+        .then(() => ingest?.close())
         .then(() => {
           log.info("stopped");
           process.exit(0);
