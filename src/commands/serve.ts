@@ -7,10 +7,10 @@ import { RAW_FORMATS, startRedisIngest } from "../ingest/redis-ingest.ts";
 import { createMetrics } from "../metrics.ts";
 import { nativeFormat } from "../protocols/native.ts";
 import { sseEnvelopeFormat, sseFormat } from "../protocols/sse.ts";
-import { sseRoute } from "../protocols/sse-stream.ts";
+import { installSse, sseRoute } from "../protocols/sse-stream.ts";
 import { webdisFormat } from "../protocols/webdis.ts";
 import { wsifyFormat } from "../protocols/wsify.ts";
-import { wspushFormat } from "../protocols/wspush.ts";
+import { wspushFormat, wspushSseFormat } from "../protocols/wspush.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { drain } from "../shutdown.ts";
 import { VERSION } from "../version.ts";
@@ -35,10 +35,11 @@ export default defineCommand({
     hub.addFormat(wsifyFormat);
     hub.addFormat(webdisFormat);
     hub.addFormat(wspushFormat);
+    hub.addFormat(wspushSseFormat);
     const engine: Engine = createMemoryEngine(hub, config.roomspaceSecrets);
 
     try {
-      running = startServer({ config, log, hub, engine, metrics, routes: [sseRoute] });
+      running = startServer({ config, log, hub, engine, metrics, routes: [sseRoute] }, installSse);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       log.error(`cannot listen on ${config.host}:${config.port}${code ? ` (${code})` : ""}: ${(e as Error).message}`);

@@ -9,18 +9,19 @@
  */
 import type { Server } from "bun";
 import { checkJoin, joinRefused } from "../auth/rooms.ts";
-import { createConn, joinBroadcast, joinRoom, releaseConn, type Conn } from "../connection.ts";
+import { createConn, joinBroadcast, joinRoom, releaseConn, type Conn, type Transport } from "../connection.ts";
 import type { Ctx } from "../context.ts";
 import { HttpError } from "../errors.ts";
 import { methodNotAllowed } from "../http-util.ts";
 import type { Sink } from "../hub.ts";
 import { DEFAULT_NAMESPACE } from "../rooms.ts";
 import { SSE_ENVELOPE_FORMAT_ID, SSE_FORMAT_ID, SSE_PING, SSE_PREAMBLE } from "./sse.ts";
+import { roomOfToken, WSPUSH_SSE_FORMAT_ID } from "./wspush.ts";
 
 export const SSE_PATH = "/sse";
 
 interface SseStream {
-  readonly transport: "sse";
+  readonly transport: Transport;
   readonly sink: Sink;
   end(reason: string): void;
 }
@@ -74,10 +75,27 @@ export async function sseRoute(ctx: Ctx, req: Request, url: URL, ip: string): Pr
   if (req.signal.aborted) return new Response(null, { status: 499 });
 
   const conn = createConn("sse", ip, config);
-  const stream = openStream(ctx, req, conn, format === "envelope" ? SSE_ENVELOPE_FORMAT_ID : SSE_FORMAT_ID, rooms);
+  const formatId = format === "envelope" ? SSE_ENVELOPE_FORMAT_ID : SSE_FORMAT_ID;
+  return streamResponse(ctx, req, openStream(ctx, req, conn, { formatId, rooms, broadcast: true, maxRooms: config.maxRoomsPerConnection }));
+}
+
+/**
+ * Provide `ctx.wspushSse` (wspush clients at /wspush/sse?token=…, see wspush-ws.ts): the same
+ * stream machinery, subscribed to the token's room only, in wspush's `data:<line>` format.
+ * The server has already validated the token and reserved its slot; `onClose` frees it.
+ */
+export function installSse(ctx: Ctx): void {
+  ctx.wspushSse = (req, token, ip, onClose) => {
+    const conn = createConn("wspush", ip, ctx.config);
+    const body = openStream(ctx, req, conn, { formatId: WSPUSH_SSE_FORMAT_ID, rooms: [roomOfToken(token)], broadcast: false, maxRooms: 1, onClose });
+    return streamResponse(ctx, req, body);
+  };
+}
+
+function streamResponse(ctx: Ctx, req: Request, body: ReadableStream): Response {
   // Bun closes an HTTP connection idle for 10 s by default; our heartbeat owns liveness here.
   (ctx.server() as Server<unknown>).timeout(req, 0);
-  return new Response(stream, {
+  return new Response(body, {
     headers: {
       "Content-Type": "text/event-stream",
       "Cache-Control": "no-cache",
@@ -96,8 +114,19 @@ function refuseIfFull(ctx: Ctx): void {
   }
 }
 
+interface StreamOptions {
+  formatId: string;
+  rooms: string[];
+  /** Also receive emits without a room (namespace "/"). */
+  broadcast: boolean;
+  maxRooms: number;
+  /** Called once when the stream ends, whatever ended it. */
+  onClose?: () => void;
+}
+
 /** Subscribe, register, and build the response body. */
-function openStream(ctx: Ctx, req: Request, conn: Conn, formatId: string, rooms: string[]): ReadableStream {
+function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): ReadableStream {
+  const { formatId, rooms } = opts;
   const { hub, metrics, config } = ctx;
   const state = stateOf(ctx);
   const cap = config.backpressureBytes;
@@ -123,6 +152,7 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, formatId: string, rooms:
       state.timer = null;
     }
     resolveDone();
+    opts.onClose?.();
     return true;
   }
 
@@ -171,7 +201,7 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, formatId: string, rooms:
   };
 
   const stream: SseStream = {
-    transport: "sse",
+    transport: conn.transport,
     sink,
     end(reason) {
       const c = ctl;
@@ -185,11 +215,11 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, formatId: string, rooms:
 
   state.streams.add(stream);
   ctx.streams.add(stream);
-  metrics.inc("ws_emit_connections_total", { transport: "sse" });
-  joinBroadcast(hub, conn, { sink }, formatId, DEFAULT_NAMESPACE);
+  metrics.inc("ws_emit_connections_total", { transport: conn.transport });
+  if (opts.broadcast) joinBroadcast(hub, conn, { sink }, formatId, DEFAULT_NAMESPACE);
   for (const room of rooms) {
-    joinRoom(hub, conn, { sink }, formatId, DEFAULT_NAMESPACE, room, config.maxRoomsPerConnection);
-    metrics.inc("ws_emit_joins_total", { result: "ok" });
+    joinRoom(hub, conn, { sink }, formatId, DEFAULT_NAMESPACE, room, opts.maxRooms);
+    if (conn.transport === "sse") metrics.inc("ws_emit_joins_total", { result: "ok" });
   }
   if (!state.timer) {
     state.timer = setInterval(() => {

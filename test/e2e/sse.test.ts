@@ -206,3 +206,27 @@ describe("SSE connection limits and drain", () => {
     expect(await s.proc.exited).toBe(0);
   });
 });
+
+describe("wspush clients over SSE (/wspush/sse?token=…)", () => {
+  test("a token's messages arrive verbatim as `message` events, one data line per line; the per-token slot is freed on close", async () => {
+    await using s = await startWsEmit(["--wspush-max-per-token", "1"]);
+    const a = openEventSource(`${s.url}/wspush/sse?token=Foo`);
+    await a.opened;
+    // The per-token cap counts SSE streams too.
+    expect((await fetch(`${s.url}/wspush/sse?token=Foo`)).status).toBe(429);
+    expect((await emit(s.url, { event: "message", room: "wspush::Foo", data: "job done" })).body.delivered).toBe(1);
+    expect(await a.next()).toEqual({ type: "message", data: "job done" });
+    await emit(s.url, { event: "message", room: "wspush::Foo", data: "line 1\nline 2" });
+    expect(await a.next()).toEqual({ type: "message", data: "line 1\nline 2" });
+    // Broadcasts and other tokens are not for wspush clients.
+    await emit(s.url, { event: "x", data: "everyone" });
+    await emit(s.url, { event: "message", room: "wspush::Bar", data: "not yours" });
+    await emit(s.url, { event: "message", room: "wspush::Foo", data: "last" });
+    expect(await a.next()).toEqual({ type: "message", data: "last" });
+    a.close();
+    await until(async () => (await fetch(`${s.url}/stats`).then((r) => r.json() as Promise<{ connections: number }>)).connections === 0, "the stream to be released");
+    const b = openEventSource(`${s.url}/wspush/sse?token=Foo`);
+    await b.opened;
+    b.close();
+  });
+});
