@@ -23,6 +23,8 @@ export const SSE_PATH = "/sse";
 interface SseStream {
   readonly transport: Transport;
   readonly sink: Sink;
+  /** Heartbeat tick: a ping, or the end of a stream whose socket has not drained for too long. */
+  tick(now: number): void;
   end(reason: string): void;
 }
 
@@ -135,6 +137,8 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
   let queue: string[] = [];
   let queued = 0;
   let blocked = true;
+  /** When Bun last reported backpressure (a write that returned a promise). */
+  let blockedSince = 0;
   let done = false;
   let resolveDone: () => void = () => {};
   const finished = new Promise<void>((r) => (resolveDone = r));
@@ -166,6 +170,7 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
     }
     if (typeof r !== "number") {
       blocked = true;
+      blockedSince = Date.now();
       r.then(drained, () => release());
     }
   }
@@ -184,25 +189,33 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
       if (done) return;
       if (!blocked) return write(frame);
       const n = byteLength(frame);
-      if (queued + n > cap) {
-        metrics.inc("ws_emit_drops_total", { reason: "slow_sse" });
-        const c = ctl;
-        release();
-        // Closing with a reason aborts the connection; a plain close would wait to flush what
-        // the client never reads. (A non-Error reason: Bun may print it, keep it one word.)
-        try {
-          c?.close("slow_sse" as unknown as Error);
-        } catch {}
-        return;
-      }
+      if (queued + n > cap) return cutOff();
       queue.push(frame);
       queued += n;
     },
   };
 
+  /** Too slow (queue past the cap) or stalled (no drain for two heartbeats): drop the client. */
+  function cutOff() {
+    metrics.inc("ws_emit_drops_total", { reason: "slow_sse" });
+    const c = ctl;
+    release();
+    // Closing with a reason aborts the connection; a plain close would wait to flush what
+    // the client never reads. (A non-Error reason: Bun may print it, keep it one word.)
+    try {
+      c?.close("slow_sse" as unknown as Error);
+    } catch {}
+  }
+
   const stream: SseStream = {
     transport: conn.transport,
     sink,
+    tick(now) {
+      // A dead peer (no RST) or a reader that took nothing for two intervals: with little
+      // traffic the queue would take hours to reach the cap.
+      if (blocked && ctl && now - blockedSince > 2 * config.heartbeatMs) cutOff();
+      else sink.send(SSE_PING);
+    },
     end(reason) {
       const c = ctl;
       if (!release()) return;
@@ -223,7 +236,8 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
   }
   if (!state.timer) {
     state.timer = setInterval(() => {
-      for (const s of state.streams) s.sink.send(SSE_PING);
+      const now = Date.now();
+      for (const s of state.streams) s.tick(now);
     }, config.heartbeatMs);
     state.timer.unref();
   }

@@ -23,6 +23,34 @@ async function until(cond: () => Promise<boolean>, what: string, timeoutMs = 500
   }
 }
 
+/** A raw TCP client that sends the SSE request, waits for the stream to start, then never reads. */
+async function stalledReader(base: string, path: string): Promise<{ closed: Promise<void>; end(): void }> {
+  let closed!: () => void;
+  const closedP = new Promise<void>((r) => (closed = r));
+  let seen = "";
+  let started!: () => void;
+  const startedP = new Promise<void>((r) => (started = r));
+  const sock = await Bun.connect({
+    hostname: "127.0.0.1",
+    port: Number(new URL(base).port),
+    socket: {
+      open(s) {
+        s.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`);
+      },
+      data(s, d) {
+        seen += d.toString();
+        if (seen.includes("retry:")) {
+          s.pause(); // stop reading: the kernel buffers fill, then the server's
+          started();
+        }
+      },
+      close: () => closed(),
+    },
+  });
+  await startedP;
+  return { closed: closedP, end: () => sock.end() };
+}
+
 const stats = async () => (await fetch(`${srv.url}/stats`)).json() as Promise<{ connections: number; top_rooms: Record<string, number> }>;
 
 describe("Server-Sent Events with the eventsource client", () => {
@@ -127,49 +155,37 @@ describe("Server-Sent Events with the eventsource client", () => {
   test("a reader that stops reading is cut off and counted; a normal EventSource keeps receiving", async () => {
     const good = openEventSource(`${srv.url}/sse?room=flood`, ["big"]);
     await good.opened;
-    // A raw TCP client that sends the request and then never reads.
-    let closed!: () => void;
-    const slowClosed = new Promise<void>((r) => (closed = r));
-    let headers = "";
-    let gotHeaders!: () => void;
-    const slowStarted = new Promise<void>((r) => (gotHeaders = r));
-    const port = Number(new URL(srv.url).port);
-    const sock = await Bun.connect({
-      hostname: "127.0.0.1",
-      port,
-      socket: {
-        open(s) {
-          s.write("GET /sse?room=flood HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n");
-        },
-        data(s, d) {
-          headers += d.toString();
-          if (headers.includes("retry:")) {
-            s.pause(); // stop reading: the kernel buffers fill, then the server's
-            gotHeaders();
-          }
-        },
-        close: () => closed(),
-      },
-    });
-    await slowStarted;
+    const slow = await stalledReader(srv.url, "/sse?room=flood");
+    let slowGone = false;
+    slow.closed.then(() => (slowGone = true));
     const before = await metric('ws_emit_drops_total{reason="slow_sse"}');
     const payload = "z".repeat(60_000);
     const N = 300;
     let delivered = 0;
-    let slowGone = false;
-    slowClosed.then(() => (slowGone = true));
     for (let i = 0; i < N; i++) {
       const r = await emit(srv.url, { event: "big", room: "flood", data: { i, payload } });
       delivered += r.body.delivered;
       expect(JSON.parse((await good.next()).data).i).toBe(i);
     }
-    await slowClosed;
+    await slow.closed;
     expect(slowGone).toBe(true);
     expect(delivered).toBeLessThan(2 * N);
     expect(await metric('ws_emit_drops_total{reason="slow_sse"}')).toBe(before + 1);
     expect((await stats()).top_rooms.flood).toBe(1);
     good.close();
-    sock.end();
+    slow.end();
+  });
+
+  test("a reader that takes nothing for two heartbeats is cut off even below the buffer cap", async () => {
+    await using s = await startWsEmit(["--heartbeat", "200ms", "--max-buffer", "64m"]);
+    const slow = await stalledReader(s.url, "/sse?room=stall");
+    const payload = "z".repeat(60_000);
+    // ~12 MB: more than the kernel buffers take, far less than the 64 MiB cap.
+    for (let i = 0; i < 200; i++) expect((await emit(s.url, { event: "big", room: "stall", data: { i, payload } })).status).toBe(200);
+    await slow.closed;
+    const text = await (await fetch(`${s.url}/metrics`)).text();
+    expect(text).toContain('ws_emit_drops_total{reason="slow_sse"} 1');
+    slow.end();
   });
 });
 
