@@ -6,7 +6,8 @@ import { createLogger } from "../log.ts";
 import { RAW_FORMATS, startRedisIngest } from "../ingest/redis-ingest.ts";
 import { createMetrics } from "../metrics.ts";
 import { nativeFormat } from "../protocols/native.ts";
-import { sseEnvelopeFormat, sseFormat } from "../protocols/sse.ts";
+import { createSseEnvelopeFormat, createSseFormat } from "../protocols/sse.ts";
+import { createSseHistory } from "../protocols/sse-history.ts";
 import { installSse, sseRoute } from "../protocols/sse-stream.ts";
 import { webdisFormat } from "../protocols/webdis.ts";
 import { wsifyFormat } from "../protocols/wsify.ts";
@@ -30,8 +31,11 @@ export default defineCommand({
       () => metrics.inc("ws_emit_drops_total", { reason: "backpressure" }),
     );
     hub.addFormat(nativeFormat);
-    hub.addFormat(sseFormat);
-    hub.addFormat(sseEnvelopeFormat);
+    // SSE resume: with --sse-history N every event gets an `id:` and the last N are kept.
+    const sseHistory = config.sseHistory > 0 ? createSseHistory(config.sseHistory) : null;
+    if (sseHistory) hub.onDeliver((m) => sseHistory.record(m));
+    const sseFormats = [createSseFormat(sseHistory?.idOf), createSseEnvelopeFormat(sseHistory?.idOf)];
+    for (const f of sseFormats) hub.addFormat(f);
     hub.addFormat(wsifyFormat);
     hub.addFormat(webdisFormat);
     hub.addFormat(wspushFormat);
@@ -39,7 +43,9 @@ export default defineCommand({
     const engine: Engine = createMemoryEngine(hub, config.roomspaceSecrets);
 
     try {
-      running = startServer({ config, log, hub, engine, metrics, routes: [sseRoute] }, installSse);
+      running = startServer({ config, log, hub, engine, metrics, routes: [sseRoute] }, (ctx) =>
+        installSse(ctx, { history: sseHistory, formats: sseFormats }),
+      );
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       log.error(`cannot listen on ${config.host}:${config.port}${code ? ` (${code})` : ""}: ${(e as Error).message}`);

@@ -13,9 +13,10 @@ import { createConn, joinBroadcast, joinRoom, releaseConn, type Conn, type Trans
 import type { Ctx } from "../context.ts";
 import { HttpError } from "../errors.ts";
 import { methodNotAllowed } from "../http-util.ts";
-import type { Sink } from "../hub.ts";
+import type { Format, Sink } from "../hub.ts";
 import { DEFAULT_NAMESPACE } from "../rooms.ts";
 import { SSE_ENVELOPE_FORMAT_ID, SSE_FORMAT_ID, SSE_PING, SSE_PREAMBLE } from "./sse.ts";
+import type { SseHistory } from "./sse-history.ts";
 import { roomOfToken, WSPUSH_SSE_FORMAT_ID } from "./wspush.ts";
 
 export const SSE_PATH = "/sse";
@@ -28,16 +29,19 @@ interface SseStream {
   end(reason: string): void;
 }
 
-/** Per-server state: the open streams and one heartbeat timer shared by all of them. */
+/** Per-server state: the open streams, one heartbeat timer shared by all of them, resume. */
 interface SseState {
   streams: Set<SseStream>;
   timer: ReturnType<typeof setInterval> | null;
+  history: SseHistory | null;
+  /** The registered SSE formats by id, to encode replayed events as live ones. */
+  formats: Map<string, Format>;
 }
 const states = new WeakMap<Ctx, SseState>();
 
 function stateOf(ctx: Ctx): SseState {
   let s = states.get(ctx);
-  if (!s) states.set(ctx, (s = { streams: new Set(), timer: null }));
+  if (!s) states.set(ctx, (s = { streams: new Set(), timer: null, history: null, formats: new Map() }));
   return s;
 }
 
@@ -78,15 +82,31 @@ export async function sseRoute(ctx: Ctx, req: Request, url: URL, ip: string): Pr
 
   const conn = createConn("sse", ip, config);
   const formatId = format === "envelope" ? SSE_ENVELOPE_FORMAT_ID : SSE_FORMAT_ID;
-  return streamResponse(ctx, req, openStream(ctx, req, conn, { formatId, rooms, broadcast: true, maxRooms: config.maxRoomsPerConnection }));
+  // No await from here on: what is replayed and what arrives live cannot overlap or gap.
+  const replay = replayFrames(ctx, formatId, req.headers.get("last-event-id") ?? url.searchParams.get("lastEventId"), rooms);
+  return streamResponse(ctx, req, openStream(ctx, req, conn, { formatId, rooms, broadcast: true, maxRooms: config.maxRoomsPerConnection, replay }));
+}
+
+/** Frames an EventSource missed since `lastEventId` (resume on, and the id is ours). */
+function replayFrames(ctx: Ctx, formatId: string, lastEventId: string | null, rooms: string[]): string[] {
+  const { history, formats } = stateOf(ctx);
+  const f = formats.get(formatId);
+  if (!history || !f || !lastEventId) return [];
+  const missed = history.since(lastEventId, new Set(rooms)) ?? [];
+  return missed.map((m) => f.encode(m.msg, m.room));
 }
 
 /**
- * Provide `ctx.wspushSse` (wspush clients at /wspush/sse?token=…, see wspush-ws.ts): the same
- * stream machinery, subscribed to the token's room only, in wspush's `data:<line>` format.
- * The server has already validated the token and reserved its slot; `onClose` frees it.
+ * Set up SSE for a server (the `extra` hook of startServer): resume (`history`, and the
+ * `formats` to encode replayed events with), and `ctx.wspushSse` for wspush clients at
+ * /wspush/sse?token=… (see wspush-ws.ts): the same stream machinery, subscribed to the
+ * token's room only, in wspush's `data:<line>` format. The server has already validated the
+ * token and reserved its slot; `onClose` frees it.
  */
-export function installSse(ctx: Ctx): void {
+export function installSse(ctx: Ctx, opts: { history?: SseHistory | null; formats?: Format[] } = {}): void {
+  const state = stateOf(ctx);
+  state.history = opts.history ?? null;
+  for (const f of opts.formats ?? []) state.formats.set(f.id, f);
   ctx.wspushSse = (req, token, ip, onClose) => {
     const conn = createConn("wspush", ip, ctx.config);
     const body = openStream(ctx, req, conn, { formatId: WSPUSH_SSE_FORMAT_ID, rooms: [roomOfToken(token)], broadcast: false, maxRooms: 1, onClose });
@@ -124,6 +144,8 @@ interface StreamOptions {
   maxRooms: number;
   /** Called once when the stream ends, whatever ended it. */
   onClose?: () => void;
+  /** Frames to send first (missed events after a Last-Event-ID). */
+  replay?: string[];
 }
 
 /** Subscribe, register, and build the response body. */
@@ -134,7 +156,7 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
   const cap = config.backpressureBytes;
   let ctl: ReadableStreamDirectController | null = null;
   /** Frames waiting while Bun reports backpressure (and before the stream starts). */
-  let queue: string[] = [];
+  let queue: string[] = opts.replay ?? [];
   let queued = 0;
   let blocked = true;
   /** When Bun last reported backpressure (a write that returned a promise). */

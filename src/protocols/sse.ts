@@ -32,15 +32,30 @@ export function sseData(args: readonly unknown[]): string {
   return JSON.stringify(v) ?? "null";
 }
 
-export const sseFormat: Format = {
-  id: SSE_FORMAT_ID,
-  encode: (msg: EmitMessage) => `event: ${sanitizeEventName(msg.event)}\ndata: ${sseData(msg.args)}\n\n`,
+/** `id:` line for a message when resume is on (see sse-history.ts). */
+export type IdOf = (msg: EmitMessage) => string | undefined;
+const idLine = (idOf: IdOf | undefined, msg: EmitMessage) => {
+  const id = idOf?.(msg);
+  return id === undefined ? "" : `id: ${id}\n`;
 };
 
-export const sseEnvelopeFormat: Format = {
-  id: SSE_ENVELOPE_FORMAT_ID,
-  encode: (msg: EmitMessage, room: string | null) => `data: ${nativeFormat.encode(msg, room)}\n\n`,
-};
+/** The default format; with `idOf`, every event also carries `id:` (for Last-Event-ID). */
+export function createSseFormat(idOf?: IdOf): Format {
+  return {
+    id: SSE_FORMAT_ID,
+    encode: (msg) => `${idLine(idOf, msg)}event: ${sanitizeEventName(msg.event)}\ndata: ${sseData(msg.args)}\n\n`,
+  };
+}
+
+export function createSseEnvelopeFormat(idOf?: IdOf): Format {
+  return {
+    id: SSE_ENVELOPE_FORMAT_ID,
+    encode: (msg, room) => `${idLine(idOf, msg)}data: ${nativeFormat.encode(msg, room)}\n\n`,
+  };
+}
+
+export const sseFormat = createSseFormat();
+export const sseEnvelopeFormat = createSseEnvelopeFormat();
 
 /** First bytes of every stream: the reconnect hint, and a comment so headers flush at once. */
 export const SSE_PREAMBLE = `retry: ${SSE_RETRY_MS}\n: ws-emit\n\n`;

@@ -4,6 +4,8 @@ import { EventSource } from "eventsource";
 export interface SseEvent {
   type: string;
   data: string;
+  /** The event's `id:` (EventSource's lastEventId), only when there is one. */
+  id?: string;
 }
 
 export interface TestEventSource {
@@ -32,7 +34,7 @@ export function openEventSource(url: string, events: string[] = [], headers: Rec
   let failure: string | null = null;
   let errors = 0;
   const push = (type: string) => (e: MessageEvent) => {
-    received.push({ type, data: e.data });
+    received.push(e.lastEventId ? { type, data: e.data, id: e.lastEventId } : { type, data: e.data });
     for (const w of waiters.splice(0)) w();
   };
   es.addEventListener("message", push("message"));
