@@ -37,6 +37,12 @@ export interface Config {
   tlsCert: string | null;
   tlsKey: string | null;
   drainMs: number;
+  /** Engine.IO: how often the server pings a Socket.IO client. */
+  sioPingIntervalMs: number;
+  /** Engine.IO: how long to wait for the pong before closing the session. */
+  sioPingTimeoutMs: number;
+  /** Engine.IO: largest HTTP long-polling POST body (engine.io's maxHttpBufferSize). */
+  sioMaxHttpBufferBytes: number;
   /** wsify: the key of POST /broadcast?key=… (default: the emit secret). */
   wsifyKey: string | null;
   /** wsify: authorizer webhook consulted before connections and commands. */
@@ -87,6 +93,9 @@ const DEFAULTS: Config = {
   tlsCert: null,
   tlsKey: null,
   drainMs: 10_000,
+  sioPingIntervalMs: 25_000,
+  sioPingTimeoutMs: 20_000,
+  sioMaxHttpBufferBytes: 1024 * 1024,
   wsifyKey: null,
   authorizerUrl: null,
   authorizerTimeoutMs: 3000,
@@ -262,6 +271,9 @@ export const SETTINGS: Setting[] = [
   { key: "tlsCert", flag: "tls-cert", env: ["WS_EMIT_TLS_CERT"], parse: optStr, help: "PEM certificate file (TLS without a proxy; reloaded on SIGHUP)" },
   { key: "tlsKey", flag: "tls-key", env: ["WS_EMIT_TLS_KEY"], parse: optStr, help: "PEM private key file" },
   { key: "drainMs", flag: "drain", env: ["WS_EMIT_DRAIN"], parse: duration(0, 600_000), help: "on SIGTERM, spread reconnects over this long before exiting" },
+  { key: "sioPingIntervalMs", flag: "sio-ping-interval", env: ["WS_EMIT_SIO_PING_INTERVAL"], parse: duration(100, 300_000), help: "Socket.IO (Engine.IO) ping interval sent to clients" },
+  { key: "sioPingTimeoutMs", flag: "sio-ping-timeout", env: ["WS_EMIT_SIO_PING_TIMEOUT"], parse: duration(100, 300_000), help: "Socket.IO: close a session whose pong is this late" },
+  { key: "sioMaxHttpBufferBytes", flag: "sio-max-http-buffer", env: ["WS_EMIT_SIO_MAX_HTTP_BUFFER"], parse: size(1024, 64 * 1024 ** 2), help: "Socket.IO: largest long-polling POST body (e.g. 1m)" },
   { key: "wsifyKey", flag: "wsify-key", env: ["WS_EMIT_WSIFY_KEY"], parse: optStr, help: "wsify: key for POST /broadcast?key=… (default: --secret)" },
   { key: "authorizerUrl", flag: "authorizer-url", env: ["WS_EMIT_AUTHORIZER_URL"], parse: httpUrl, help: "wsify: webhook asked before each /ws connection and wsify command" },
   { key: "authorizerTimeoutMs", flag: "authorizer-timeout", env: ["WS_EMIT_AUTHORIZER_TIMEOUT"], parse: duration(100, 60_000), help: "wsify: authorizer call timeout (then: authorizer down)" },

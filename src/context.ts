@@ -33,7 +33,7 @@ export interface Ctx {
   /** Every open WebSocket, for the heartbeat and the drain. */
   sockets: Set<WS>;
   /** Streams that are not WebSockets (SSE, polling); `end()` closes one cleanly. */
-  streams: Set<{ readonly transport?: Transport; end(reason: string): void }>;
+  streams: Set<{ end(reason: string): void; transport?: Transport }>;
   server(): Server<WsData>;
   state: { draining: boolean; startedAt: number };
   /** wspush over SSE, provided by the SSE transport when present. */

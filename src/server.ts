@@ -175,6 +175,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
   metrics.collect(() => {
     const counts: Record<string, number> = {};
     for (const ws of ctx.sockets) counts[ws.data.conn.transport] = (counts[ws.data.conn.transport] ?? 0) + 1;
+    // Streams that say their transport (SSE, Socket.IO long-polling) count under it.
     for (const s of ctx.streams) if (s.transport) counts[s.transport] = (counts[s.transport] ?? 0) + 1;
     for (const t of ["native", "socketio", "sse", "polling", "wsify", "webdis", "wspush"]) metrics.set("ws_emit_connections", counts[t] ?? 0, { transport: t });
     metrics.set("ws_emit_rooms", deps.hub.rooms().size);
