@@ -4,6 +4,7 @@ import { signToken } from "../../src/auth/token.ts";
 import { emit, runWsEmit, startWsEmit, type Started } from "../helpers/server.ts";
 import { openEventSource } from "../helpers/sse.ts";
 import { openWs, upgradeStatus } from "../helpers/ws.ts";
+import { connectSio, emitAck, once } from "../helpers/sio.ts";
 
 const MINT_PY = resolve(import.meta.dir, "../helpers/mint_token.py");
 
@@ -88,6 +89,18 @@ describe("signed tokens over the native WebSocket", () => {
     const bad = await upgradeStatus(`${srv.url}/ws?room=img::cat&token=${tok(["img::cat"])}`);
     expect(bad.status).toBe(403);
     expect(bad.body).toMatchObject({ error: "forbidden", reason: "bad_signature" });
+  });
+});
+
+describe("signed tokens over Socket.IO", () => {
+  test("join with {room, token}; the ack carries the refusal reason", async () => {
+    const socket = await connectSio(srv.url, { transports: ["websocket"] });
+    expect(await emitAck(socket, "join", { room: "dir::a.txt", token: tok(["dir::*"], "S3cret", now() - 1) })).toMatchObject({ ok: false, error: "forbidden", reason: "expired" });
+    expect(await emitAck(socket, "join", { room: "dir::a.txt", token: tok(["dir::*"]) })).toEqual({ ok: true });
+    const got = once(socket, "changed");
+    await emit(srv.url, { event: "changed", room: "dir::a.txt", data: 7 });
+    expect(await got).toEqual([7]);
+    socket.close();
   });
 });
 
