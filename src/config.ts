@@ -59,6 +59,8 @@ export interface Config {
   wspushKey: string | null;
   wspushPrefix: string;
   wspushMaxPerToken: number;
+  /** Events kept for SSE clients that reconnect with Last-Event-ID; 0 turns resume (and `id:` lines) off. */
+  sseHistory: number;
 }
 
 /** Where each setting can come from. `flag` is the kebab-case CLI name. */
@@ -110,6 +112,7 @@ const DEFAULTS: Config = {
   wspushKey: null,
   wspushPrefix: "example.",
   wspushMaxPerToken: 100,
+  sseHistory: 0,
 };
 
 export function defaults(): Config {
@@ -323,6 +326,7 @@ export const SETTINGS: Setting[] = [
   { key: "wspushKey", flag: "wspush-key", env: ["WSPUSH_KEY", "WS_EMIT_WSPUSH_KEY"], parse: wspushKey, help: "wspush: base64url key; tokens must carry its HMAC-MD5" },
   { key: "wspushPrefix", flag: "wspush-prefix", env: ["WS_EMIT_WSPUSH_PREFIX"], parse: str, help: "wspush: Redis PSUBSCRIBE prefix; <prefix>Foo reaches ?token=Foo" },
   { key: "wspushMaxPerToken", flag: "wspush-max-per-token", env: ["WS_EMIT_WSPUSH_MAX_PER_TOKEN"], parse: int(1, 1_000_000), help: "wspush: connections per token (more get 429)" },
+  { key: "sseHistory", flag: "sse-history", env: ["WS_EMIT_SSE_HISTORY"], parse: int(0, 1_000_000), help: "SSE: last N events kept for clients reconnecting with Last-Event-ID (0: off)" },
 ];
 
 export type Sources = {

@@ -32,6 +32,8 @@ export interface Hub {
   unsubscribe(sub: Subscriber, topic: string): void;
   /** Deliver to local subscribers; returns how many subscriptions received it. */
   deliver(msg: EmitMessage): number;
+  /** Be shown every message before it is encoded (e.g. to keep a history), subscribers or not. */
+  onDeliver(fn: (msg: EmitMessage) => void): void;
   /** Local subscriber count per room (all formats, namespace "/" rooms unprefixed). */
   rooms(): Map<string, number>;
   readonly topicCount: number;
@@ -49,15 +51,16 @@ export type Publisher = Pick<Server<unknown>, "publish">;
  * @param onDropped called when Bun dropped a frame for at least one WebSocket subscriber of a
  *   topic (publish returned 0 with subscribers present): with closeOnBackpressureLimit that
  *   subscriber is being closed as too slow.
- * @param opts.onDeliver sees every delivery count (HTTP, Redis or any other source), for the
- *   deliveries metric; it runs on the hot path, so keep it to an add.
+ * @param opts.countDeliveries sees how many subscriptions each message reached (HTTP, Redis
+ *   or any other source), for the deliveries metric; it runs on the hot path: keep it an add.
  */
 export function createHub(
   getServer: () => Publisher | undefined,
   onDropped: (topic: string) => void = () => {},
-  opts: { onDeliver?(n: number): void } = {},
+  opts: { countDeliveries?(n: number): void } = {},
 ): Hub {
   const formats: Format[] = [];
+  const tapped: Array<(msg: EmitMessage) => void> = [];
   const wsCount = new Map<string, number>();
   const sinks = new Map<string, Set<Sink>>();
   /** room key (ns + room) → subscriptions, for stats. */
@@ -134,7 +137,11 @@ export function createHub(
       if (!topic.endsWith("|")) bump(roomCount, roomKey(topic), -1);
       if (before > 0 && total(topic) === 0) changed(topic, false);
     },
+    onDeliver(fn) {
+      tapped.push(fn);
+    },
     deliver(msg) {
+      for (const fn of tapped) fn(msg);
       let count = 0;
       for (const f of formats) {
         if (msg.only && !msg.only.includes(f.id)) continue;
@@ -144,7 +151,7 @@ export function createHub(
           for (const room of msg.rooms) count += deliverTopic(topicOf(f.id, msg.namespace, room), () => f.encode(msg, room));
         }
       }
-      opts.onDeliver?.(count);
+      opts.countDeliveries?.(count);
       return count;
     },
     rooms: () => new Map(roomCount),

@@ -194,7 +194,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
   }
 
   function errorResponse(e: unknown, req: Request): Response {
-    if (e instanceof HttpError) return json({ error: e.code, message: e.message }, e.status, { ...corsHeaders(req), ...e.headers });
+    if (e instanceof HttpError) return json({ error: e.code, message: e.message, ...e.extra }, e.status, { ...corsHeaders(req), ...e.headers });
     log.error(`${req.method} ${new URL(req.url).pathname} failed`, e);
     return json({ error: "internal", message: "internal server error" }, 500);
   }

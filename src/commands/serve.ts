@@ -7,10 +7,13 @@ import { RAW_FORMATS, startRedisIngest } from "../ingest/redis-ingest.ts";
 import { createMetrics } from "../metrics.ts";
 import { createSocketIo } from "../protocols/engineio-routes.ts";
 import { nativeFormat } from "../protocols/native.ts";
+import { createSseEnvelopeFormat, createSseFormat } from "../protocols/sse.ts";
+import { createSseHistory } from "../protocols/sse-history.ts";
+import { installSse, sseRoute } from "../protocols/sse-stream.ts";
 import { sioFormat } from "../protocols/socketio.ts";
 import { webdisFormat } from "../protocols/webdis.ts";
 import { wsifyFormat } from "../protocols/wsify.ts";
-import { wspushFormat } from "../protocols/wspush.ts";
+import { wspushFormat, wspushSseFormat } from "../protocols/wspush.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { drain } from "../shutdown.ts";
 import { VERSION } from "../version.ts";
@@ -28,18 +31,27 @@ export default defineCommand({
     const hub = createHub(
       () => running?.listeners,
       () => metrics.inc("ws_emit_drops_total", { reason: "backpressure" }),
-      { onDeliver: (n) => metrics.inc("ws_emit_deliveries_total", undefined, n) },
+      { countDeliveries: (n) => metrics.inc("ws_emit_deliveries_total", undefined, n) },
     );
     hub.addFormat(nativeFormat);
     hub.addFormat(sioFormat);
     const socketIo = createSocketIo();
+    // SSE resume: with --sse-history N every event gets an `id:` and the last N are kept.
+    const sseHistory = config.sseHistory > 0 ? createSseHistory(config.sseHistory) : null;
+    if (sseHistory) hub.onDeliver((m) => sseHistory.record(m));
+    const sseFormats = [createSseFormat(sseHistory?.idOf), createSseEnvelopeFormat(sseHistory?.idOf)];
+    for (const f of sseFormats) hub.addFormat(f);
     hub.addFormat(wsifyFormat);
     hub.addFormat(webdisFormat);
     hub.addFormat(wspushFormat);
+    hub.addFormat(wspushSseFormat);
     const engine: Engine = createMemoryEngine(hub, config.roomspaceSecrets);
 
     try {
-      running = startServer({ config, log, hub, engine, metrics, routes: [socketIo.route] }, (ctx) => socketIo.attach(ctx));
+      running = startServer({ config, log, hub, engine, metrics, routes: [socketIo.route, sseRoute] }, (ctx) => {
+        socketIo.attach(ctx);
+        installSse(ctx, { history: sseHistory, formats: sseFormats });
+      });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       // Listen errors carry a code (EADDRINUSE, EACCES); TLS and --metrics-address problems do not.

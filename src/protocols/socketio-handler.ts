@@ -45,17 +45,17 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
     if (id !== null) sessions().send(s, encodeAck(ns, id, [body]));
   }
 
-  function refuse(s: Session, ns: string, id: number | null, code: string, message: string) {
+  function refuse(s: Session, ns: string, id: number | null, code: string, message: string, reason?: string) {
     metrics.inc("ws_emit_client_errors_total", { code });
-    ack(s, ns, id, { ok: false, error: code, message });
+    ack(s, ns, id, reason ? { ok: false, error: code, reason, message } : { ok: false, error: code, message });
   }
 
-  async function join(s: Session, ns: string, id: number | null, room: unknown, secret: unknown) {
-    const c = await checkJoin(ctx.engine, room, secret);
+  async function join(s: Session, ns: string, id: number | null, room: unknown, secret: unknown, token: unknown) {
+    const c = await checkJoin(ctx.engine, room, secret, token);
     if (s.closed || !s.namespaces.has(ns)) return;
     metrics.inc("ws_emit_joins_total", { result: c.ok ? "ok" : c.code });
     if (!c.ok) {
-      refuse(s, ns, id, c.code, c.message);
+      refuse(s, ns, id, c.code, c.message, c.reason);
       if (s.conn.joinFailures.hit()) kick(s, "too many failed joins", CLOSE.JOIN_FLOOD);
       return;
     }
@@ -69,9 +69,9 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
    * (`join` then `leave` in one polling payload must end outside the room). While a join is
    * in flight, later packets wait in the session's backlog and run when it is done.
    */
-  function startJoin(s: Session, ns: string, id: number | null, room: unknown, secret: unknown) {
+  function startJoin(s: Session, ns: string, id: number | null, room: unknown, secret: unknown, token: unknown) {
     s.backlog = [];
-    join(s, ns, id, room, secret)
+    join(s, ns, id, room, secret, token)
       .catch((err) => {
         ctx.log.error("socket.io join failed", err);
         refuse(s, ns, id, "internal", "join failed");
@@ -137,7 +137,7 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
         const ev = e.value;
         switch (ev.kind) {
           case "join":
-            return startJoin(s, pk.nsp, pk.id, ev.room, ev.secret);
+            return startJoin(s, pk.nsp, pk.id, ev.room, ev.secret, ev.token);
           case "leave": {
             const r = parseRoom(ev.room);
             if (!r.ok) {

@@ -163,12 +163,12 @@ export function parseSioPacket(text: string): Parsed<SioPacket> {
 }
 
 export type ClientEvent =
-  | { kind: "join"; room: unknown; secret: unknown }
+  | { kind: "join"; room: unknown; secret: unknown; token: unknown }
   | { kind: "leave"; room: unknown }
   | { kind: "other" };
 
 /**
- * What a client event asks for. `join` and `leave` take one object `{room, secret?}` as the
+ * What a client event asks for. `join` and `leave` take one object `{room, secret?, token?}` as the
  * seed's Flask handlers did; any other event name is ignored (Socket.IO: no handler, no answer).
  */
 export function parseClientEvent(event: string, args: unknown[]): Parsed<ClientEvent> {
@@ -177,5 +177,5 @@ export function parseClientEvent(event: string, args: unknown[]): Parsed<ClientE
   if (typeof a !== "object" || a === null || Array.isArray(a)) return { ok: false, error: `${event} takes an object like {"room":"time"}` };
   const o = a as Record<string, unknown>;
   if (o.room === undefined) return { ok: false, error: '"room" is required' };
-  return { ok: true, value: event === "join" ? { kind: "join", room: o.room, secret: o.secret } : { kind: "leave", room: o.room } };
+  return { ok: true, value: event === "join" ? { kind: "join", room: o.room, secret: o.secret, token: o.token } : { kind: "leave", room: o.room } };
 }

@@ -138,7 +138,7 @@ describe("client → server packets parse like socket.io-parser decodes them", (
 
 describe("join / leave arguments", () => {
   test("object with room (and secret) only", () => {
-    expect(parseClientEvent("join", [{ room: "dir::a", secret: "S" }])).toEqual({ ok: true, value: { kind: "join", room: "dir::a", secret: "S" } });
+    expect(parseClientEvent("join", [{ room: "dir::a", secret: "S" }])).toEqual({ ok: true, value: { kind: "join", room: "dir::a", secret: "S", token: undefined } });
     expect(parseClientEvent("leave", [{ room: "time" }])).toEqual({ ok: true, value: { kind: "leave", room: "time" } });
     expect(parseClientEvent("join", ["time"]).ok).toBe(false);
     expect(parseClientEvent("join", []).ok).toBe(false);
