@@ -173,22 +173,27 @@ describe("graceful drain of the compiled binary", () => {
     }
   }, 20_000);
 
-  test.skipIf(!haveBin)("every transport is drained: native 1012, Socket.IO over WebSocket and long-polling disconnected, exit 0", async () => {
+  test.skipIf(!haveBin)("every transport is drained: native 1012, Socket.IO over WebSocket and long-polling, SSE ended; exit 0", async () => {
     const srv = await startWsEmit(["--drain", "1s"], { bin: true });
     try {
       const native = await openWs(`${srv.wsUrl}/ws`);
+      const sse = await fetch(`${srv.url}/sse?room=r`, { headers: { Accept: "text/event-stream" } });
+      expect(sse.status).toBe(200);
+      // The whole SSE body: it ends (instead of hanging) when the drain ends the stream.
+      const sseBody = sse.text();
       const sioWs = io(srv.url, { transports: ["websocket"], reconnection: false });
       const sioPoll = io(srv.url, { transports: ["polling"], reconnection: false });
       await Promise.all([sioWs, sioPoll].map((s) => new Promise<void>((res) => s.on("connect", () => res()))));
       const gone = [sioWs, sioPoll].map((s) => new Promise<string>((res) => s.on("disconnect", (reason) => res(reason))));
       srv.proc.kill("SIGTERM");
-      await srv.waitForLine(/draining 2 WebSockets and 1 streams/);
+      await srv.waitForLine(/draining 2 WebSockets and 2 streams/);
       expect((await native.closed).code).toBe(1012);
+      expect(await sseBody).toEndWith(": draining\n\n");
       const reasons = await Promise.all(gone);
       // Both learn the server went away (and would reconnect, to another node, if allowed to).
       for (const r of reasons) expect(["transport close", "io server disconnect", "transport error"]).toContain(r);
       expect(await srv.proc.exited).toBe(0);
-      await srv.waitForLine(/stopped \(3 connections closed\)/);
+      await srv.waitForLine(/stopped \(4 connections closed\)/);
     } finally {
       await srv.stop();
     }
