@@ -2,6 +2,7 @@
  * Configuration: one pure function, flags > environment > config file > defaults.
  * Every bad value is reported at once, naming where it came from.
  */
+import { parseRedisTarget } from "./engine/redis-url.ts";
 import { isValidRoomspace } from "./rooms.ts";
 
 export type LogFormat = "pretty" | "json";
@@ -37,6 +38,16 @@ export interface Config {
   tlsCert: string | null;
   tlsKey: string | null;
   drainMs: number;
+  /** How often each node sends a canary through its fan-out channel(s). */
+  redisCanaryMs: number;
+  /** A canary not back within this long marks the node unready and forces a resubscribe. */
+  redisCanaryTimeoutMs: number;
+  /** How long a roomspace secret read from Redis (or its absence) is cached. */
+  secretCacheMs: number;
+  /** Redis commands (secret lookups, publishes) fail after this long instead of hanging. */
+  redisTimeoutMs: number;
+  /** Sharded fan-out channels on Redis Cluster. */
+  redisShards: number;
 }
 
 /** Where each setting can come from. `flag` is the kebab-case CLI name. */
@@ -75,6 +86,11 @@ const DEFAULTS: Config = {
   tlsCert: null,
   tlsKey: null,
   drainMs: 10_000,
+  redisCanaryMs: 3000,
+  redisCanaryTimeoutMs: 2000,
+  secretCacheMs: 2000,
+  redisTimeoutMs: 2000,
+  redisShards: 16,
 };
 
 export function defaults(): Config {
@@ -167,14 +183,8 @@ function corsList(raw: string[]) {
 function redisUrl(raw: string[]) {
   const v = last(raw).trim();
   if (v === "") return null;
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    throw new Error(`"${v}" is not a URL like redis://localhost:6379/0`);
-  }
-  if (!["redis:", "rediss:", "redis+cluster:", "rediss+cluster:"].includes(u.protocol))
-    throw new Error(`"${v}" must start with redis://, rediss:// or redis+cluster://`);
+  const t = parseRedisTarget(v);
+  if (!t.ok) throw new Error(t.error);
   return v;
 }
 
@@ -221,6 +231,11 @@ export const SETTINGS: Setting[] = [
   { key: "metricsSecret", flag: "metrics-secret", env: ["WS_EMIT_METRICS_SECRET"], parse: optStr, help: "secret for /metrics and /stats (default: the emit secret)" },
   { key: "tlsCert", flag: "tls-cert", env: ["WS_EMIT_TLS_CERT"], parse: optStr, help: "PEM certificate file (TLS without a proxy; reloaded on SIGHUP)" },
   { key: "tlsKey", flag: "tls-key", env: ["WS_EMIT_TLS_KEY"], parse: optStr, help: "PEM private key file" },
+  { key: "redisCanaryMs", flag: "redis-canary", env: ["WS_EMIT_REDIS_CANARY"], parse: duration(100, 60_000), help: "how often each node checks its Redis subscription with a canary" },
+  { key: "redisCanaryTimeoutMs", flag: "redis-canary-timeout", env: ["WS_EMIT_REDIS_CANARY_TIMEOUT"], parse: duration(50, 60_000), help: "a canary not back within this marks the node unready and resubscribes" },
+  { key: "secretCacheMs", flag: "secret-cache", env: ["WS_EMIT_SECRET_CACHE"], parse: duration(0, 60_000), help: "how long roomspace secrets read from Redis are cached (0 = no cache)" },
+  { key: "redisTimeoutMs", flag: "redis-timeout", env: ["WS_EMIT_REDIS_TIMEOUT"], parse: duration(100, 60_000), help: "Redis commands fail after this long (a join then answers unavailable)" },
+  { key: "redisShards", flag: "redis-shards", env: ["WS_EMIT_REDIS_SHARDS"], parse: int(1, 1024), help: "sharded fan-out channels on Redis Cluster (rooms are spread over them)" },
   { key: "drainMs", flag: "drain", env: ["WS_EMIT_DRAIN"], parse: duration(0, 600_000), help: "on SIGTERM, spread reconnects over this long before exiting" },
 ];
 
@@ -268,6 +283,7 @@ export function resolveConfig(src: Sources): ConfigResult {
     }
   }
   if ((config.tlsCert === null) !== (config.tlsKey === null)) issues.push("--tls-cert and --tls-key must be given together");
+  if (config.redisCanaryTimeoutMs > config.redisCanaryMs) issues.push("--redis-canary-timeout must not be longer than --redis-canary");
   if (config.workers !== 1 && config.redis === null) issues.push("--workers needs --redis: worker processes fan out through Redis");
   return issues.length ? { ok: false, issues } : { ok: true, config };
 }

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { createMemoryEngine } from "../engine/memory.ts";
+import { createRedisEngine } from "../engine/redis.ts";
 import type { Engine } from "../engine/types.ts";
 import { createHub } from "../hub.ts";
 import { createLogger } from "../log.ts";
@@ -10,6 +11,7 @@ import { drain } from "../shutdown.ts";
 import { VERSION } from "../version.ts";
 import { loadConfigOrExit } from "./load-config.ts";
 import { serveArgs } from "./serve-args.ts";
+import { isWorker, reportListening, superviseWorkers } from "./workers.ts";
 
 export default defineCommand({
   meta: { name: "serve", description: "Run the server (the default command)." },
@@ -17,11 +19,14 @@ export default defineCommand({
   async run({ rawArgs }) {
     const config = loadConfigOrExit(rawArgs);
     const log = createLogger(config.logLevel, config.logFormat);
+    if (config.workers !== 1 && !isWorker()) return superviseWorkers(config, log);
     const metrics = createMetrics();
     let running: RunningServer | undefined;
     const hub = createHub(() => running?.server);
     hub.addFormat(nativeFormat);
-    const engine: Engine = createMemoryEngine(hub, config.roomspaceSecrets);
+    const engine: Engine = config.redis
+      ? createRedisEngine({ url: config.redis, config, hub, log, metrics })
+      : createMemoryEngine(hub, config.roomspaceSecrets);
 
     try {
       running = startServer({ config, log, hub, engine, metrics });
@@ -31,7 +36,8 @@ export default defineCommand({
       process.exit(1);
     }
     const r = running;
-    log.info(`listening on ${r.url}`, {
+    if (isWorker()) reportListening(log, r.url, r.server.port!);
+    else log.info(`listening on ${r.url}`, {
       url: r.url,
       version: VERSION,
       engine: engine.kind,
