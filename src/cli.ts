@@ -4,15 +4,24 @@ import { defineCommand, runMain } from "citty";
 import { serveArgs } from "./commands/serve-args.ts";
 import { VERSION } from "./version.ts";
 
+const subCommands = {
+  serve: () => import("./commands/serve.ts").then((m) => m.default),
+  emit: () => import("./commands/emit.ts").then((m) => m.default),
+};
+
 const main = defineCommand({
   meta: { name: "ws-emit", version: VERSION, description: "Push events from any backend to browsers (WebSocket, Socket.IO, SSE)." },
-  // Declared here too so citty knows these flags take values when no subcommand is named.
+  // Shown in the root --help: the flags of the default command.
   args: serveArgs,
   default: "serve",
-  subCommands: {
-    serve: () => import("./commands/serve.ts").then((m) => m.default),
-    emit: () => import("./commands/emit.ts").then((m) => m.default),
-  },
+  subCommands,
 });
 
-runMain(main);
+const argv = process.argv.slice(2);
+const first = argv[0];
+// `ws-emit --address … --secret …` (the original's way) runs `serve` directly, so a flag value
+// is never mistaken for a command name and unknown flags are reported by serve itself.
+if (first !== undefined && first.startsWith("-") && !["--help", "-h", "--version", "-v"].includes(first)) {
+  const serve = await subCommands.serve();
+  runMain({ ...serve, meta: { name: "ws-emit", version: VERSION, description: "Run the server." } }, { rawArgs: argv });
+} else runMain(main);

@@ -40,7 +40,12 @@ export function topicOf(format: string, namespace: string, room: string | null):
   return `${format}|${namespace}|${room ?? ""}`;
 }
 
-export function createHub(getServer: () => Server<unknown> | undefined): Hub {
+/**
+ * @param onDropped called when Bun dropped a frame for at least one WebSocket subscriber of a
+ *   topic (publish returned 0 with subscribers present): with closeOnBackpressureLimit that
+ *   subscriber is being closed as too slow.
+ */
+export function createHub(getServer: () => Server<unknown> | undefined, onDropped: (topic: string) => void = () => {}): Hub {
   const formats: Format[] = [];
   const wsCount = new Map<string, number>();
   const sinks = new Map<string, Set<Sink>>();
@@ -64,7 +69,7 @@ export function createHub(getServer: () => Server<unknown> | undefined): Hub {
     if (n === 0 && !set) return 0;
     const f = frame();
     // publish() returns 0/-1 for "dropped for someone": never retry, the rest already have it.
-    if (n > 0) getServer()?.publish(topic, f, false);
+    if (n > 0 && getServer()?.publish(topic, f, false) === 0) onDropped(topic);
     if (set) for (const s of set) s.send(f);
     return n + (set?.size ?? 0);
   }

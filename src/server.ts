@@ -192,11 +192,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
       perMessageDeflate: false,
       open: (ws) => ws.data.proto.open(ws),
       message: (ws, data) => ws.data.proto.message(ws, data),
-      close(ws, code, reason) {
-        // 1006 here after a full buffer means Bun closed it for backpressure.
-        if (code === 1006 && ws.getBufferedAmount() >= config.backpressureBytes) metrics.inc("ws_emit_drops_total", { reason: "backpressure" });
-        ws.data.proto.close(ws, code, reason);
-      },
+      close: (ws, code, reason) => ws.data.proto.close(ws, code, reason),
       pong(ws) {
         ws.data.conn.lastSeen = Date.now();
       },

@@ -22,7 +22,10 @@ export default defineCommand({
     if (config.workers !== 1 && !isWorker()) return superviseWorkers(config, log);
     const metrics = createMetrics();
     let running: RunningServer | undefined;
-    const hub = createHub(() => running?.server);
+    const hub = createHub(
+      () => running?.server,
+      () => metrics.inc("ws_emit_drops_total", { reason: "backpressure" }),
+    );
     hub.addFormat(nativeFormat);
     const engine: Engine = config.redis
       ? createRedisEngine({ url: config.redis, config, hub, log, metrics })

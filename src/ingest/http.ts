@@ -39,8 +39,10 @@ export async function handleEmit(ctx: Ctx, req: Request, ip: string): Promise<Re
     const where = Array.isArray(body) ? `item ${i}: ` : "";
     if (!p.ok) {
       ctx.metrics.inc("ws_emit_events_invalid_total", { source: "http" });
-      // Authorization first, so an unauthenticated caller learns nothing about validation.
-      authorize(ctx, req, ip, typeof item === "object" && item !== null ? (item as Record<string, unknown>).secret : undefined);
+      const isObject = typeof item === "object" && item !== null && !Array.isArray(item);
+      // A body that is not even an object is a plain 400; otherwise authorization comes first,
+      // so an unauthenticated caller learns nothing from validation messages.
+      if (isObject) authorize(ctx, req, ip, (item as Record<string, unknown>).secret);
       throw new HttpError(400, "bad_request", where + p.error);
     }
     authorize(ctx, req, ip, p.secret);
