@@ -232,7 +232,7 @@ export const SETTINGS: Setting[] = [
   { key: "tlsCert", flag: "tls-cert", env: ["WS_EMIT_TLS_CERT"], parse: optStr, help: "PEM certificate file (TLS without a proxy; reloaded on SIGHUP)" },
   { key: "tlsKey", flag: "tls-key", env: ["WS_EMIT_TLS_KEY"], parse: optStr, help: "PEM private key file" },
   { key: "redisCanaryMs", flag: "redis-canary", env: ["WS_EMIT_REDIS_CANARY"], parse: duration(100, 60_000), help: "how often each node checks its Redis subscription with a canary" },
-  { key: "redisCanaryTimeoutMs", flag: "redis-canary-timeout", env: ["WS_EMIT_REDIS_CANARY_TIMEOUT"], parse: duration(50, 60_000), help: "a canary not back within this marks the node unready and resubscribes" },
+  { key: "redisCanaryTimeoutMs", flag: "redis-canary-timeout", env: ["WS_EMIT_REDIS_CANARY_TIMEOUT"], parse: duration(50, 60_000), help: "a canary not back within this (at most --redis-canary) marks the node unready and resubscribes" },
   { key: "secretCacheMs", flag: "secret-cache", env: ["WS_EMIT_SECRET_CACHE"], parse: duration(0, 60_000), help: "how long roomspace secrets read from Redis are cached (0 = no cache)" },
   { key: "redisTimeoutMs", flag: "redis-timeout", env: ["WS_EMIT_REDIS_TIMEOUT"], parse: duration(100, 60_000), help: "Redis commands fail after this long (a join then answers unavailable)" },
   { key: "redisShards", flag: "redis-shards", env: ["WS_EMIT_REDIS_SHARDS"], parse: int(1, 1024), help: "sharded fan-out channels on Redis Cluster (rooms are spread over them)" },
@@ -283,7 +283,6 @@ export function resolveConfig(src: Sources): ConfigResult {
     }
   }
   if ((config.tlsCert === null) !== (config.tlsKey === null)) issues.push("--tls-cert and --tls-key must be given together");
-  if (config.redisCanaryTimeoutMs > config.redisCanaryMs) issues.push("--redis-canary-timeout must not be longer than --redis-canary");
   if (config.workers !== 1 && config.redis === null) issues.push("--workers needs --redis: worker processes fan out through Redis");
   return issues.length ? { ok: false, issues } : { ok: true, config };
 }

@@ -100,7 +100,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
       case "/index.html":
         return new Response(page as unknown as string, { headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache" } });
       case "/healthz":
-        return json({ ok: true, version: VERSION, uptime_s: Math.round((Date.now() - ctx.state.startedAt) / 1000) });
+        return json({ ok: true, version: VERSION, pid: process.pid, uptime_s: Math.round((Date.now() - ctx.state.startedAt) / 1000) });
       case "/readyz": {
         const ready = !ctx.state.draining && deps.engine.ready();
         return json({ ready, draining: ctx.state.draining, engine: deps.engine.kind, engine_ready: deps.engine.ready() }, ready ? 200 : 503);
@@ -119,6 +119,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
     const rooms = [...deps.hub.rooms()].sort((a, b) => b[1] - a[1]);
     return {
       version: VERSION,
+      pid: process.pid,
       engine: deps.engine.kind,
       connections: ctx.connectionCount(),
       rooms: rooms.length,

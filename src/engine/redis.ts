@@ -50,6 +50,7 @@ export function createRedisEngine({ url, config, hub, log, metrics }: RedisEngin
   const pending = new Map<string, number>();
   let roundSentAt = 0;
   let checkTimer: Timer | undefined;
+  const canaryTimeoutMs = Math.min(config.redisCanaryTimeoutMs, config.redisCanaryMs);
 
   function setHealthy(h: boolean, why: string) {
     if (h === healthy) return;
@@ -117,11 +118,11 @@ export function createRedisEngine({ url, config, hub, log, metrics }: RedisEngin
     checkTimer = setTimeout(() => {
       if (closed || pending.size === 0 || seq !== s) return;
       metrics.inc("ws_emit_redis_canary_failures_total");
-      log.warn(`redis canary not back within ${config.redisCanaryTimeoutMs} ms on ${pending.size} of ${channels.length} channel(s): resubscribing`);
+      log.warn(`redis canary not back within ${canaryTimeoutMs} ms on ${pending.size} of ${channels.length} channel(s): resubscribing`);
       setHealthy(false, "canary lost");
       pending.clear();
       link.resubscribe();
-    }, config.redisCanaryTimeoutMs);
+    }, canaryTimeoutMs);
   }
   const canaryTimer = setInterval(sendCanaries, config.redisCanaryMs);
 
