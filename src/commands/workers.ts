@@ -52,6 +52,8 @@ export async function superviseWorkers(config: Config, log: Logger): Promise<voi
       const proc = Bun.spawn(cmd, {
         env: { ...process.env, [WORKER_ENV]: String(i) },
         stdio: ["ignore", "inherit", "inherit"],
+        // Own process group: a Ctrl-C reaches only the supervisor, which forwards it once.
+        detached: true,
         ipc(m) {
           const msg = m as ListeningMsg;
           if (msg?.type === "listening") resolve(msg);
