@@ -137,14 +137,21 @@ export function createRedisEngine({ url, config, hub, log, metrics }: RedisEngin
     { ttlMs: config.secretCacheMs },
   );
 
+  /** Emits that reached this node only since publishing last failed (logged once per outage, counted always). */
+  let localOnly = 0;
+
   /** Hand one message to Redis for the other nodes; false when Redis did not take it. */
   async function fanOut(channel: string, msg: EmitMessage): Promise<boolean> {
     try {
       await link.publish(channel, encodeEmit(nodeId, msg));
+      if (localOnly > 0) {
+        log.info(`redis publishes work again; ${localOnly} emit(s) reached this node only meanwhile`);
+        localOnly = 0;
+      }
       return true;
     } catch (e) {
       metrics.inc("ws_emit_drops_total", { reason: "cluster_publish" });
-      log.warn(`emit "${msg.event}" reached this node only: redis publish failed: ${(e as Error).message}`);
+      if (localOnly++ === 0) log.warn(`emits reach this node only until Redis is back: publish failed: ${(e as Error).message}`);
       return false;
     }
   }
