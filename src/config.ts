@@ -48,6 +48,16 @@ export interface Config {
   redisTimeoutMs: number;
   /** Sharded fan-out channels on Redis Cluster. */
   redisShards: number;
+  /** wsify: the key of POST /broadcast?key=… (default: the emit secret). */
+  wsifyKey: string | null;
+  /** wsify: authorizer webhook consulted before connections and commands. */
+  authorizerUrl: string | null;
+  authorizerTimeoutMs: number;
+  authorizerCacheMs: number;
+  /** wspush: base64url HMAC-MD5 key for tokens (unset: any 1–64 character token). */
+  wspushKey: string | null;
+  wspushPrefix: string;
+  wspushMaxPerToken: number;
 }
 
 /** Where each setting can come from. `flag` is the kebab-case CLI name. */
@@ -91,6 +101,13 @@ const DEFAULTS: Config = {
   secretCacheMs: 2000,
   redisTimeoutMs: 2000,
   redisShards: 16,
+  wsifyKey: null,
+  authorizerUrl: null,
+  authorizerTimeoutMs: 3000,
+  authorizerCacheMs: 5000,
+  wspushKey: null,
+  wspushPrefix: "example.",
+  wspushMaxPerToken: 100,
 };
 
 export function defaults(): Config {
@@ -200,6 +217,26 @@ function roomspaceSecrets(raw: string[]) {
   return map;
 }
 
+function httpUrl(raw: string[]) {
+  const v = last(raw).trim();
+  if (v === "") return null;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new Error(`"${v}" is not a URL like http://127.0.0.1:8080/authorize`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`"${v}" must start with http:// or https://`);
+  return v;
+}
+
+function wspushKey(raw: string[]) {
+  const v = last(raw).trim();
+  if (v === "") return null;
+  if (!/^[A-Za-z0-9_-]+$/.test(v)) throw new Error("must be base64url without padding (A-Z a-z 0-9 - _)");
+  return v;
+}
+
 function workers(raw: string[]) {
   const v = last(raw).trim();
   if (v === "auto") return 0; // resolved to the core count by the serve command
@@ -237,6 +274,13 @@ export const SETTINGS: Setting[] = [
   { key: "redisTimeoutMs", flag: "redis-timeout", env: ["WS_EMIT_REDIS_TIMEOUT"], parse: duration(100, 60_000), help: "Redis commands fail after this long (a join then answers unavailable)" },
   { key: "redisShards", flag: "redis-shards", env: ["WS_EMIT_REDIS_SHARDS"], parse: int(1, 1024), help: "sharded fan-out channels on Redis Cluster (rooms are spread over them)" },
   { key: "drainMs", flag: "drain", env: ["WS_EMIT_DRAIN"], parse: duration(0, 600_000), help: "on SIGTERM, spread reconnects over this long before exiting" },
+  { key: "wsifyKey", flag: "wsify-key", env: ["WS_EMIT_WSIFY_KEY"], parse: optStr, help: "wsify: key for POST /broadcast?key=… (default: --secret)" },
+  { key: "authorizerUrl", flag: "authorizer-url", env: ["WS_EMIT_AUTHORIZER_URL"], parse: httpUrl, help: "wsify: webhook asked before each /ws connection and wsify command" },
+  { key: "authorizerTimeoutMs", flag: "authorizer-timeout", env: ["WS_EMIT_AUTHORIZER_TIMEOUT"], parse: duration(100, 60_000), help: "wsify: authorizer call timeout (then: authorizer down)" },
+  { key: "authorizerCacheMs", flag: "authorizer-cache", env: ["WS_EMIT_AUTHORIZER_CACHE"], parse: duration(0, 600_000), help: "wsify: how long an authorizer answer is reused" },
+  { key: "wspushKey", flag: "wspush-key", env: ["WSPUSH_KEY", "WS_EMIT_WSPUSH_KEY"], parse: wspushKey, help: "wspush: base64url key; tokens must carry its HMAC-MD5" },
+  { key: "wspushPrefix", flag: "wspush-prefix", env: ["WS_EMIT_WSPUSH_PREFIX"], parse: str, help: "wspush: Redis PSUBSCRIBE prefix; <prefix>Foo reaches ?token=Foo" },
+  { key: "wspushMaxPerToken", flag: "wspush-max-per-token", env: ["WS_EMIT_WSPUSH_MAX_PER_TOKEN"], parse: int(1, 1_000_000), help: "wspush: connections per token (more get 429)" },
 ];
 
 export type Sources = {

@@ -4,7 +4,7 @@
  */
 import { topicOf, type Hub, type Subscriber } from "./hub.ts";
 
-export type Transport = "native" | "socketio" | "sse" | "polling";
+export type Transport = "native" | "socketio" | "sse" | "polling" | "wsify" | "webdis" | "wspush";
 
 /** Fixed one-minute window counter; `hit()` returns true once the limit is exceeded. */
 export interface RateWindow {
@@ -95,6 +95,13 @@ export function joinBroadcast(hub: Hub, conn: Conn, sub: Subscriber, format: str
 export function releaseConn(hub: Hub, conn: Conn, sub: Subscriber): void {
   if (conn.closed) return;
   conn.closed = true;
+  for (const t of conn.topics) hub.unsubscribe(sub, t);
+  conn.topics.clear();
+  conn.rooms.clear();
+}
+
+/** Drop every subscription but keep the connection open (a transport switch on /ws). */
+export function resetConn(hub: Hub, conn: Conn, sub: Subscriber): void {
   for (const t of conn.topics) hub.unsubscribe(sub, t);
   conn.topics.clear();
   conn.rooms.clear();

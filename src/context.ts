@@ -36,6 +36,8 @@ export interface Ctx {
   streams: Set<{ end(reason: string): void }>;
   server(): Server<WsData>;
   state: { draining: boolean; startedAt: number };
+  /** wspush over SSE, provided by the SSE transport when present. */
+  wspushSse?: (req: Request, token: string, ip: string, onClose: () => void) => Response;
   /** Active connections of every transport (WebSocket + streams). */
   connectionCount(): number;
 }

@@ -25,6 +25,8 @@ export type Subscriber = { ws: ServerWebSocket<unknown> } | { sink: Sink };
 
 export interface Hub {
   addFormat(f: Format): void;
+  /** Be told when a room of `format` gains its first or loses its last local subscriber. */
+  watchRooms(format: string, fn: (room: string, active: boolean) => void): void;
   /** Subscribe to a room (or the namespace-wide broadcast topic when room is null). Returns the topic. */
   subscribe(sub: Subscriber, format: string, namespace: string, room: string | null): string;
   unsubscribe(sub: Subscriber, topic: string): void;
@@ -52,6 +54,16 @@ export function createHub(getServer: () => Server<unknown> | undefined, onDroppe
   /** room key (ns + room) → subscriptions, for stats. */
   const roomCount = new Map<string, number>();
 
+  const watchers = new Map<string, (room: string, active: boolean) => void>();
+  /** Tell a format's watcher about a topic whose total (WebSocket + sink) count crossed 0. */
+  const changed = (topic: string, active: boolean) => {
+    if (watchers.size === 0) return;
+    const [format, , ...rest] = topic.split("|");
+    const room = rest.join("|");
+    const w = watchers.get(format!);
+    if (w && room !== "") w(room, active);
+  };
+  const total = (topic: string) => (wsCount.get(topic) ?? 0) + (sinks.get(topic)?.size ?? 0);
   const roomKey = (topic: string) => {
     const i = topic.indexOf("|");
     const rest = topic.slice(i + 1);
@@ -79,8 +91,12 @@ export function createHub(getServer: () => Server<unknown> | undefined, onDroppe
       if (formats.some((x) => x.id === f.id)) throw new Error(`format ${f.id} registered twice`);
       formats.push(f);
     },
+    watchRooms(format, fn) {
+      watchers.set(format, fn);
+    },
     subscribe(sub, format, namespace, room) {
       const topic = topicOf(format, namespace, room);
+      const before = total(topic);
       if ("ws" in sub) {
         if (sub.ws.isSubscribed(topic)) return topic;
         if (!sub.ws.subscribe(topic)) return topic; // socket already closed
@@ -92,9 +108,11 @@ export function createHub(getServer: () => Server<unknown> | undefined, onDroppe
         set.add(sub.sink);
       }
       if (room !== null) bump(roomCount, roomKey(topic), 1);
+      if (before === 0 && total(topic) > 0) changed(topic, true);
       return topic;
     },
     unsubscribe(sub, topic) {
+      const before = total(topic);
       if ("ws" in sub) {
         // A closed socket is already unsubscribed by Bun; the count still has to drop.
         sub.ws.unsubscribe(topic);
@@ -105,17 +123,19 @@ export function createHub(getServer: () => Server<unknown> | undefined, onDroppe
         if (set.size === 0) sinks.delete(topic);
       }
       if (!topic.endsWith("|")) bump(roomCount, roomKey(topic), -1);
+      if (before > 0 && total(topic) === 0) changed(topic, false);
     },
     deliver(msg) {
-      let total = 0;
+      let count = 0;
       for (const f of formats) {
+        if (msg.only && !msg.only.includes(f.id)) continue;
         if (msg.rooms === null) {
-          total += deliverTopic(topicOf(f.id, msg.namespace, null), () => f.encode(msg, null));
+          count += deliverTopic(topicOf(f.id, msg.namespace, null), () => f.encode(msg, null));
         } else {
-          for (const room of msg.rooms) total += deliverTopic(topicOf(f.id, msg.namespace, room), () => f.encode(msg, room));
+          for (const room of msg.rooms) count += deliverTopic(topicOf(f.id, msg.namespace, room), () => f.encode(msg, room));
         }
       }
-      return total;
+      return count;
     },
     rooms: () => new Map(roomCount),
     get topicCount() {

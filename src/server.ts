@@ -1,5 +1,6 @@
 /** Bun.serve: routes, upgrade dispatch, error mapping. */
 import type { Server } from "bun";
+import { connectCommand, createAuthorizer } from "./auth/authorizer.ts";
 import { createOriginPolicy } from "./auth/origin.ts";
 import { bearerToken, secretMatches } from "./auth/secret.ts";
 import type { Config } from "./config.ts";
@@ -10,10 +11,15 @@ import { startHeartbeat } from "./heartbeat.ts";
 import { isLoopback, json, methodNotAllowed } from "./http-util.ts";
 import type { Hub } from "./hub.ts";
 import { handleEmit, handleRoomspaceSecret } from "./ingest/http.ts";
+import { handleWebdisPublish } from "./ingest/webdis-publish.ts";
+import { handleWsifyBroadcast } from "./ingest/wsify-broadcast.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import page from "./page/index.html" with { type: "text" };
 import { createNativeProtocol, upgradeNative } from "./protocols/native-ws.ts";
+import { createWsifyProtocol } from "./protocols/wsify-ws.ts";
+import { createWebdisProtocol, upgradeWebdis } from "./protocols/webdis-ws.ts";
+import { createWspushGate, createWspushProtocol, upgradeWspush } from "./protocols/wspush-ws.ts";
 import { VERSION } from "./version.ts";
 
 export interface Deps {
@@ -49,7 +55,11 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
     state: { draining: false, startedAt: Date.now() },
     connectionCount: () => ctx.sockets.size + ctx.streams.size,
   };
-  const native = createNativeProtocol(ctx);
+  const authorizer = config.authorizerUrl ? createAuthorizer(config.authorizerUrl, config.authorizerTimeoutMs, config.authorizerCacheMs) : null;
+  const native = createNativeProtocol(ctx, createWsifyProtocol(ctx, authorizer));
+  const webdis = createWebdisProtocol(ctx);
+  const wspushGate = createWspushGate(ctx);
+  const wspush = createWspushProtocol(ctx, wspushGate);
   extra(ctx);
 
   /** Browsers send Origin; same-origin pages (the built-in one) and --cors origins may connect. */
@@ -73,19 +83,54 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
     if (!secretMatches(presented, expected)) throw new HttpError(403, "forbidden", "send the metrics or emit secret as Authorization: Bearer");
   }
 
+  /** New connections are refused while draining or at --max-connections. */
+  function refuseWhenFull(): void {
+    if (ctx.state.draining) throw new HttpError(503, "draining", "this node is shutting down; reconnect to another", { "Retry-After": "1" });
+    if (ctx.connectionCount() >= config.maxConnections) {
+      metrics.inc("ws_emit_connections_refused_total", { reason: "max_connections" });
+      throw new HttpError(503, "too_many_connections", "connection limit reached", { "Retry-After": "5" });
+    }
+  }
+
   async function route(req: Request, url: URL, ip: string): Promise<Response | undefined> {
     const path = url.pathname;
     const m = req.method;
     if (path === "/emit") return m === "POST" ? handleEmit(ctx, req, ip) : methodNotAllowed("POST");
     if (path === "/ws") {
       if (m !== "GET") methodNotAllowed("GET");
-      if (ctx.state.draining) throw new HttpError(503, "draining", "this node is shutting down; reconnect to another", { "Retry-After": "1" });
-      if (ctx.connectionCount() >= config.maxConnections) {
-        metrics.inc("ws_emit_connections_refused_total", { reason: "max_connections" });
-        throw new HttpError(503, "too_many_connections", "connection limit reached", { "Retry-After": "5" });
+      refuseWhenFull();
+      if (authorizer) {
+        const verdict = await authorizer.check(connectCommand(req, url));
+        if (verdict === "down") throw new HttpError(503, "authorizer_unavailable", "the authorizer is down; try again later", { "Retry-After": "5" });
+        if (verdict === "denied") {
+          metrics.inc("ws_emit_connections_refused_total", { reason: "authorizer" });
+          throw new HttpError(403, "forbidden", "the authorizer refused this connection");
+        }
       }
       return upgradeNative(ctx, req, url, native, ip);
     }
+    if (path === "/.json") {
+      if (m !== "GET") methodNotAllowed("GET");
+      refuseWhenFull();
+      return upgradeWebdis(ctx, req, url, webdis, ip);
+    }
+    if (path === "/wspush" || path === "/wspush/sse") {
+      if (m !== "GET") methodNotAllowed("GET");
+      const wantsSse = path.endsWith("/sse") || (req.headers.get("accept") ?? "").includes("text/event-stream");
+      refuseWhenFull();
+      const token = wspushGate.admit(url);
+      if (wantsSse) {
+        if (!ctx.wspushSse) {
+          wspushGate.release(token);
+          throw new HttpError(501, "not_implemented", "wspush over SSE is not available in this build");
+        }
+        return ctx.wspushSse(req, token, ip, () => wspushGate.release(token));
+      }
+      return upgradeWspush(ctx, req, wspush, wspushGate, token, ip);
+    }
+    if (path === "/ping" && (m === "GET" || m === "HEAD")) return new Response(null, { status: 200 });
+    if (path.startsWith("/PUBLISH/")) return m === "GET" || m === "POST" ? handleWebdisPublish(ctx, req, url, ip) : methodNotAllowed("GET, POST");
+    if (path === "/broadcast") return m === "POST" ? handleWsifyBroadcast(ctx, req, url, ip) : methodNotAllowed("POST");
     const rs = /^\/roomspaces\/([^/]+)\/secret$/.exec(path);
     if (rs) return m === "PUT" || m === "DELETE" ? handleRoomspaceSecret(ctx, req, ip, decodeURIComponent(rs[1]!)) : methodNotAllowed("PUT, DELETE");
     for (const r of deps.routes ?? []) {
@@ -131,7 +176,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
   metrics.collect(() => {
     const counts: Record<string, number> = {};
     for (const ws of ctx.sockets) counts[ws.data.conn.transport] = (counts[ws.data.conn.transport] ?? 0) + 1;
-    for (const t of ["native", "socketio", "sse", "polling"]) metrics.set("ws_emit_connections", counts[t] ?? 0, { transport: t });
+    for (const t of ["native", "socketio", "sse", "polling", "wsify", "webdis", "wspush"]) metrics.set("ws_emit_connections", counts[t] ?? 0, { transport: t });
     metrics.set("ws_emit_rooms", deps.hub.rooms().size);
   });
 

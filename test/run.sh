@@ -13,6 +13,8 @@ command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 /usr/bin/python3 -c 'import socketio' >/dev/null 2>&1 || missing+=(python3-socketio)
 /usr/bin/python3 -c 'import flask_socketio' >/dev/null 2>&1 || missing+=(python3-flask-socketio)
+# socketio.RedisManager needs the redis client; Debian's python3-socketio only suggests it.
+/usr/bin/python3 -c 'import redis' >/dev/null 2>&1 || missing+=(python3-redis)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -33,7 +35,7 @@ echo "building dist/ws-emit"
 
 # Many sockets per test: lift the file limit where we may.
 ulimit -n 65536 2>/dev/null || true
-"$BUN" test "$@" 2>&1 | tee .test-tmp/bun-test.log
+"$BUN" test --timeout 30000 "$@" 2>&1 | tee .test-tmp/bun-test.log
 rc=${PIPESTATUS[0]}
 pass=$(grep -Eo '^ *[0-9]+ pass' .test-tmp/bun-test.log | tail -1 | grep -Eo '[0-9]+' || echo 0)
 fail=$(grep -Eo '^ *[0-9]+ fail' .test-tmp/bun-test.log | tail -1 | grep -Eo '[0-9]+' || echo 0)

@@ -4,8 +4,12 @@ import { createRedisEngine } from "../engine/redis.ts";
 import type { Engine } from "../engine/types.ts";
 import { createHub } from "../hub.ts";
 import { createLogger } from "../log.ts";
+import { RAW_FORMATS, startRedisIngest } from "../ingest/redis-ingest.ts";
 import { createMetrics } from "../metrics.ts";
 import { nativeFormat } from "../protocols/native.ts";
+import { webdisFormat } from "../protocols/webdis.ts";
+import { wsifyFormat } from "../protocols/wsify.ts";
+import { wspushFormat } from "../protocols/wspush.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { drain } from "../shutdown.ts";
 import { VERSION } from "../version.ts";
@@ -27,6 +31,9 @@ export default defineCommand({
       () => metrics.inc("ws_emit_drops_total", { reason: "backpressure" }),
     );
     hub.addFormat(nativeFormat);
+    hub.addFormat(wsifyFormat);
+    hub.addFormat(webdisFormat);
+    hub.addFormat(wspushFormat);
     const engine: Engine = config.redis
       ? createRedisEngine({ url: config.redis, config, hub, log, metrics })
       : createMemoryEngine(hub, config.roomspaceSecrets);
@@ -47,6 +54,20 @@ export default defineCommand({
       cors: config.cors,
       emit_auth: config.secret ? "secret" : "loopback only",
     });
+    // What backends PUBLISH (Flask-SocketIO, JSON, socket.io emitter), delivered locally only.
+    const ingest = config.redis ? startRedisIngest({ url: config.redis, config, log, metrics, deliver: (m) => hub.deliver(m) }) : null;
+    if (ingest) {
+      // wsify and webdis clients listen on plain Redis channels: subscribe while any local client does.
+      const refs = new Map<string, number>();
+      const watch = (room: string, active: boolean) => {
+        const n = (refs.get(room) ?? 0) + (active ? 1 : -1);
+        if (n <= 0) refs.delete(room);
+        else refs.set(room, n);
+        if (active && n === 1) ingest.subscribeRaw(room);
+        if (!active && n <= 0) ingest.unsubscribeRaw(room);
+      };
+      for (const f of RAW_FORMATS) hub.watchRooms(f, watch);
+    }
 
     let stopping = false;
     const onSignal = (sig: string) => {
@@ -57,6 +78,7 @@ export default defineCommand({
       stopping = true;
       log.info(`${sig}: shutting down`);
       drain(r.ctx, config.drainMs, () => r.close())
+        .then(() => ingest?.close())
         .then(() => {
           log.info("stopped");
           process.exit(0);

@@ -2,7 +2,7 @@
  * What nodes say to each other on the fan-out channel(s). Pure.
  *
  * One JSON array per Redis message, positional to stay small (measured in bench/fanout-codec.ts):
- *   emit:   ["e", node, event, namespace, rooms|null, args]
+ *   emit:   ["e", node, event, namespace, rooms|null, args] + [raw|null, only] when the message has them
  *   canary: ["c", node, seq]
  * `node` is the sender's id: a node skips its own emits (it delivered them locally already)
  * and only listens to its own canaries.
@@ -12,7 +12,10 @@ import type { EmitMessage } from "../message.ts";
 export type Fanout = { kind: "emit"; node: string; msg: EmitMessage } | { kind: "canary"; node: string; seq: number };
 
 export function encodeEmit(node: string, msg: EmitMessage): string {
-  return JSON.stringify(["e", node, msg.event, msg.namespace, msg.rooms, msg.args]);
+  const base = ["e", node, msg.event, msg.namespace, msg.rooms, msg.args];
+  if (msg.only !== undefined) base.push(msg.raw ?? null, msg.only);
+  else if (msg.raw !== undefined) base.push(msg.raw);
+  return JSON.stringify(base);
 }
 
 export function encodeCanary(node: string, seq: number): string {
@@ -34,12 +37,18 @@ export function decodeFanout(text: string): { ok: true; value: Fanout } | { ok: 
     return { ok: true, value: { kind: "canary", node, seq: x[2] } };
   }
   if (x[0] === "e") {
-    const [, , event, namespace, rooms, args] = x;
-    if (x.length !== 6 || typeof event !== "string" || typeof namespace !== "string" || !Array.isArray(args))
+    const [, , event, namespace, rooms, args, raw, only] = x;
+    if (x.length < 6 || x.length > 8 || typeof event !== "string" || typeof namespace !== "string" || !Array.isArray(args))
       return { ok: false, error: "malformed emit" };
-    if (rooms !== null && !(Array.isArray(rooms) && rooms.every((r) => typeof r === "string")))
-      return { ok: false, error: "malformed emit rooms" };
-    return { ok: true, value: { kind: "emit", node, msg: { event, namespace, rooms: rooms as string[] | null, args } } };
+    if (rooms !== null && !isStrings(rooms)) return { ok: false, error: "malformed emit rooms" };
+    if (x.length >= 7 && raw !== null && typeof raw !== "string") return { ok: false, error: "malformed emit raw" };
+    if (x.length === 8 && !isStrings(only)) return { ok: false, error: "malformed emit formats" };
+    const msg: EmitMessage = { event, namespace, rooms: rooms as string[] | null, args };
+    if (typeof raw === "string") msg.raw = raw;
+    if (x.length === 8) msg.only = only as string[];
+    return { ok: true, value: { kind: "emit", node, msg } };
   }
   return { ok: false, error: `unknown kind ${JSON.stringify(x[0])}` };
 }
+
+const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((r) => typeof r === "string");

@@ -61,3 +61,17 @@ function parseHostPort(s: string): ClusterNodeAddress | null {
 export function redact(url: string): string {
   return url.replace(/^([a-z+]+:\/\/)([^@/]*:)[^@/]*@/i, "$1$2***@");
 }
+
+/**
+ * A plain `redis://` URL for one server: the URL itself, or a cluster's first node (classic
+ * PUBLISH reaches every node of a cluster, so one connection suffices for classic SUBSCRIBE).
+ */
+export function singleNodeUrl(raw: string): string {
+  const t = parseRedisTarget(raw);
+  if (!t.ok) throw new Error(t.error);
+  if (t.value.kind === "single") return t.value.url;
+  const { nodes, username, password, tls } = t.value;
+  const n = nodes[0]!;
+  const auth = username || password ? `${encodeURIComponent(username ?? "")}${password !== undefined ? `:${encodeURIComponent(password)}` : ""}@` : "";
+  return `${tls ? "rediss" : "redis"}://${auth}${n.host.includes(":") ? `[${n.host}]` : n.host}:${n.port}`;
+}

@@ -14,7 +14,7 @@ export const MAX_BATCH = 1000;
  * Is this caller allowed to emit? With a secret configured: the secret in the body or as
  * `Authorization: Bearer`, compared in constant time. Without one: loopback clients only.
  */
-function authorize(ctx: Ctx, req: Request, ip: string, bodySecret: unknown): void {
+export function authorize(ctx: Ctx, req: Request, ip: string, bodySecret: unknown): void {
   const expected = ctx.config.secret;
   if (expected === null) {
     if (!isLoopback(ip)) throw new HttpError(403, "forbidden", "no --secret is configured, so only clients on this machine may emit");

@@ -5,6 +5,7 @@ import { CLOSE, type Ctx, type WS, type WsProtocol } from "../context.ts";
 import { HttpError } from "../errors.ts";
 import { DEFAULT_NAMESPACE, parseRoom } from "../rooms.ts";
 import { encodeError, encodeReply, NATIVE_FORMAT_ID, parseClientFrame } from "./native.ts";
+import { isWsifyFrame } from "./wsify.ts";
 
 const NS = DEFAULT_NAMESPACE;
 
@@ -27,7 +28,8 @@ export async function upgradeNative(ctx: Ctx, req: Request, url: URL, proto: WsP
   return undefined;
 }
 
-export function createNativeProtocol(ctx: Ctx): WsProtocol {
+/** @param wsify takes over a connection whose frames are wsify commands (same /ws path). */
+export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, x: unknown): void }): WsProtocol {
   const { hub, metrics, config } = ctx;
 
   function fail(ws: WS, code: string, message: string, room?: unknown, id?: unknown) {
@@ -73,6 +75,13 @@ export function createNativeProtocol(ctx: Ctx): WsProtocol {
     message(ws, data) {
       ws.data.conn.lastSeen = Date.now();
       if (typeof data !== "string") return badFrame(ws, "send JSON as text frames");
+      if (wsify && data.includes('"command"')) {
+        let x: unknown;
+        try {
+          x = JSON.parse(data);
+        } catch {}
+        if (isWsifyFrame(x)) return wsify.adopt(ws, x);
+      }
       const f = parseClientFrame(data);
       if (!f.ok) return badFrame(ws, f.error, f.id);
       const frame = f.value;

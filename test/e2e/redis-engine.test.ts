@@ -167,6 +167,24 @@ describe("several nodes on one Redis", () => {
     }
   });
 
+  test("verbatim payloads (webdis /PUBLISH) cross nodes intact, once per client", async () => {
+    const w = await openWs(`${b.wsUrl}/.json`);
+    w.send(["SUBSCRIBE", "chan7"]);
+    expect(await w.next()).toEqual({ SUBSCRIBE: ["subscribe", "chan7", 1] });
+    const n = await client(c, "chan7"); // a native client in the same room gets it as an event
+    const r = await fetch(`${a.url}/PUBLISH/chan7/hello%20there`);
+    expect(((await r.json()) as any).PUBLISH).toBe(0); // no local subscriber on A
+    expect(await w.next()).toEqual({ SUBSCRIBE: ["message", "chan7", "hello there"] });
+    await emit(a.url, { event: "mark", room: "chan7", data: 1 });
+    await n.next((m) => m.event === "mark");
+    expect(events(n, "message")).toEqual([{ type: "event", room: "chan7", event: "message", data: "hello there" }]);
+    // The webdis client sees the emit too (as its JSON text): after it, no second copy of the first.
+    expect(await w.next()).toEqual({ SUBSCRIBE: ["message", "chan7", "1"] });
+    expect(w.received.filter((m) => m.SUBSCRIBE?.[2] === "hello there").length).toBe(1);
+    w.close();
+    n.close();
+  });
+
   test("/readyz is 200 and /metrics counts cluster traffic", async () => {
     expect(await readyz(a)).toBe(200);
     const m = await (await fetch(`${b.url}/metrics`)).text();

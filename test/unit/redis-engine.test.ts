@@ -45,6 +45,10 @@ describe("fan-out codec", () => {
   test("emit and canary round-trip", () => {
     expect(decodeFanout(encodeEmit("n1", msg))).toEqual({ ok: true, value: { kind: "emit", node: "n1", msg } });
     expect(decodeFanout(encodeEmit("n1", { ...msg, rooms: null, args: [] }))).toEqual({ ok: true, value: { kind: "emit", node: "n1", msg: { ...msg, rooms: null, args: [] } } });
+    const raw = { ...msg, raw: "verbatim", only: ["wsify", "webdis"] };
+    expect(decodeFanout(encodeEmit("n1", raw))).toEqual({ ok: true, value: { kind: "emit", node: "n1", msg: raw } });
+    expect(decodeFanout(encodeEmit("n1", { ...msg, raw: "v" }))).toEqual({ ok: true, value: { kind: "emit", node: "n1", msg: { ...msg, raw: "v" } } });
+    expect(decodeFanout(encodeEmit("n1", { ...msg, only: ["n"] }))).toEqual({ ok: true, value: { kind: "emit", node: "n1", msg: { ...msg, only: ["n"] } } });
     expect(decodeFanout(encodeCanary("n2", 7))).toEqual({ ok: true, value: { kind: "canary", node: "n2", seq: 7 } });
   });
   test("compact: a small emit costs little more than its JSON payload", () => {
@@ -52,7 +56,7 @@ describe("fan-out codec", () => {
     expect(wire).toBe('["e","0123456789ab","update","/",["time"],[{"time":1639178370}]]');
   });
   test("anything else is an error, never a throw", () => {
-    for (const bad of ["", "{", "{}", "[]", '["e","n"]', '["e","n","ev","/",[1],[]]', '["e","n","ev","/",null,{}]', '["c","n","1"]', '["x","n"]', "null", '"str"'])
+    for (const bad of ["", "{", "{}", "[]", '["e","n"]', '["e","n","ev","/",[1],[]]', '["e","n","ev","/",null,{}]', '["c","n","1"]', '["x","n"]', '["e","n","ev","/",null,[],1]', '["e","n","ev","/",null,[],null,"n"]', '["e","n","ev","/",null,[],null,[],9]', "null", '"str"'])
       expect(decodeFanout(bad).ok).toBe(false);
   });
 });
@@ -164,5 +168,15 @@ describe("Redis settings", () => {
     expect([r.config.redisCanaryMs, r.config.secretCacheMs, r.config.redisShards, r.config.redisTimeoutMs]).toEqual([5000, 0, 64, 500]);
     const bad = resolveConfig({ flags: { "redis-shards": ["0"], "redis-canary": ["10ms"] }, env: {}, file: null });
     expect(!bad.ok && bad.issues.length).toBe(2);
+  });
+});
+
+describe("singleNodeUrl", () => {
+  test("one server as is; a cluster's first node with credentials and TLS", async () => {
+    const { singleNodeUrl } = await import("../../src/engine/redis-url.ts");
+    expect(singleNodeUrl("redis://h:1/2")).toBe("redis://h:1/2");
+    expect(singleNodeUrl("redis+cluster://a:1,b:2")).toBe("redis://a:1");
+    expect(singleNodeUrl("rediss+cluster://u:p%40w@[::1]:7000")).toBe("rediss://u:p%40w@[::1]:7000");
+    expect(singleNodeUrl("redis+cluster://:pw@a:1")).toBe("redis://:pw@a:1");
   });
 });

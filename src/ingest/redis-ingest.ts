@@ -1,0 +1,213 @@
+/**
+ * Redis ingest: what backends PUBLISH, delivered to this node's own subscribers.
+ *
+ * Every ws-emit node subscribes to these channels itself, so each node delivers locally
+ * and the whole service delivers exactly once; nothing here re-publishes.
+ * - `config.redisChannels` (`flask-socketio`, `socketio`): python-socketio / Flask-SocketIO
+ *   message-queue dicts, pickle or JSON (./socketio-queue.ts).
+ * - `config.redisJsonChannel` (`ws-emit`): the JSON object POST /emit takes, minus the secret.
+ * - pattern `socket.io#*`: @socket.io/redis-emitter msgpack (./emitter.ts).
+ * Channel names are used exactly as configured (no prefix): they are the names other
+ * software publishes on.
+ *
+ * Pub/sub is at-most-once: what is published while this subscriber reconnects is lost.
+ * Redis down at start is not fatal: ioredis keeps reconnecting and we subscribe on every
+ * `ready`, so the subscriptions come back by themselves.
+ */
+import Redis from "ioredis";
+import type { Config } from "../config.ts";
+import type { Logger } from "../log.ts";
+import type { EmitMessage, IngestSource } from "../message.ts";
+import type { Metrics } from "../metrics.ts";
+import { parseEmit } from "./emit-request.ts";
+import { parseEmitterMessage } from "./emitter.ts";
+import { parseSocketioQueueMessage } from "./socketio-queue.ts";
+import { singleNodeUrl } from "../engine/redis-url.ts";
+
+export const EMITTER_PATTERN = "socket.io#*";
+/** Formats that receive plain-channel text (`EmitMessage.only`). */
+export const RAW_FORMATS = ["wsify", "webdis"];
+
+export interface RedisIngestOptions {
+  url: string;
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  /** Deliver to this node's local subscribers only; returns the delivery count. */
+  deliver: (msg: EmitMessage, source: IngestSource) => number;
+}
+
+export interface RedisIngest {
+  /** Connected and subscribed to every ingest channel. */
+  ready(): boolean;
+  /**
+   * Plain channels (wsify, webdis): while a local client listens on `channel`, a plain
+   * `PUBLISH channel text` reaches it verbatim. Reference-counted by the caller (one call per
+   * 0→1 / 1→0 change); the ingest channels themselves are never subscribed as plain ones.
+   */
+  subscribeRaw(channel: string): void;
+  unsubscribeRaw(channel: string): void;
+  close(): Promise<void>;
+}
+
+/** How many invalid-message warnings to print per window before summarising. */
+const WARN_BURST = 20;
+const WARN_WINDOW_MS = 10_000;
+const utf8 = new TextDecoder("utf-8", { fatal: false });
+
+export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
+  const { config, metrics } = opts;
+  const log = opts.log.withTag("redis-ingest");
+  const channels = [...new Set([...config.redisChannels, config.redisJsonChannel])].filter(Boolean);
+  const queueChannels = new Set(config.redisChannels);
+  const limits = { maxBytes: config.maxBodyBytes };
+  let subscribed = false;
+  let closed = false;
+  const raw = new Set<string>();
+  const wspushPattern = config.wspushPrefix ? `${config.wspushPrefix.replace(/[*?[\]\\]/g, "\\$&")}*` : null;
+  const patterns = [EMITTER_PATTERN, ...(wspushPattern ? [wspushPattern] : [])];
+
+  // Classic PUBLISH reaches every node of a Redis Cluster, so one plain connection to the
+  // given node is enough for ingest; sharded fan-out is the engine's business.
+  const url = singleNodeUrl(opts.url);
+  const sub = new Redis(url, {
+    // We subscribe on every `ready` ourselves, so a subscribe that failed while Redis was
+    // down is not lost and nothing is queued while disconnected.
+    autoResubscribe: false,
+    autoResendUnfulfilledCommands: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5_000),
+  });
+
+  // The same connect error repeats on every retry: say it once, then only the retries.
+  let lastError = "";
+  sub.on("error", (e: Error) => {
+    if (e.message !== lastError) log.warn(`redis error: ${e.message}`);
+    lastError = e.message;
+  });
+  sub.on("reconnecting", (ms: number) => {
+    subscribed = false;
+    metrics.inc("ws_emit_redis_reconnects_total", { client: "ingest" });
+    log.warn(`reconnecting in ${ms} ms`);
+  });
+  sub.on("close", () => (subscribed = false));
+  sub.on("ready", () => {
+    lastError = "";
+    Promise.all([channels.length ? sub.subscribe(...channels) : null, sub.psubscribe(...patterns), raw.size ? sub.subscribe(...raw) : null])
+      .then(() => {
+        subscribed = true;
+        log.info(`subscribed to ${channels.join(", ")} and patterns ${patterns.join(", ")}`, { channels, patterns, plain: raw.size });
+      })
+      .catch((e: Error) => {
+        if (!closed) log.error(`subscribe failed: ${e.message}`);
+      });
+  });
+
+  // --- invalid messages: log a bounded number, count all ---
+  let windowStart = 0;
+  let warned = 0;
+  let suppressed = 0;
+  const invalid = (source: IngestSource, channel: string, payload: Uint8Array, error: string) => {
+    metrics.inc("ws_emit_events_invalid_total", { source });
+    const now = Date.now();
+    if (now - windowStart > WARN_WINDOW_MS) {
+      if (suppressed > 0) log.warn(`${suppressed} more invalid messages were not logged`);
+      windowStart = now;
+      warned = 0;
+      suppressed = 0;
+    }
+    if (++warned > WARN_BURST) {
+      suppressed++;
+      return;
+    }
+    log.warn(`invalid message on ${channel}: ${error}`, { source, channel, bytes: payload.length, start: preview(payload) });
+  };
+  const accept = (source: IngestSource, msg: EmitMessage) => {
+    metrics.inc("ws_emit_events_in_total", { source });
+    opts.deliver(msg, source);
+  };
+
+  const onJson = (channel: string, payload: Uint8Array) => {
+    if (payload.length > config.maxBodyBytes) return invalid("redis-json", channel, payload, `larger than ${config.maxBodyBytes} bytes`);
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
+    } catch {
+      return invalid("redis-json", channel, payload, "not valid JSON");
+    }
+    const p = parseEmit(body);
+    if (!p.ok) return invalid("redis-json", channel, payload, p.error);
+    accept("redis-json", p.value);
+  };
+  const onQueue = (channel: string, payload: Uint8Array) => {
+    const p = parseSocketioQueueMessage(payload, limits);
+    if (!p.ok) return invalid("redis-socketio", channel, payload, p.error);
+    if (p.kind === "ignored") return log.debug(`ignored "${p.method}" on ${channel}: ${p.reason}`);
+    accept("redis-socketio", p.value);
+  };
+  const onEmitter = (channel: string, payload: Uint8Array) => {
+    const p = parseEmitterMessage(payload, config.maxBodyBytes);
+    if (!p.ok) return invalid("redis-emitter", channel, payload, p.error);
+    if (p.kind === "ignored") return log.debug(`ignored message on ${channel}: ${p.reason}`);
+    accept("redis-emitter", p.value);
+  };
+
+  /** A plain channel's text, verbatim, to the formats that deliver verbatim. */
+  const onRaw = (channel: string, room: string, payload: Uint8Array, only: string[]) => {
+    if (payload.length > config.maxBodyBytes) return invalid("redis-raw", channel, payload, `larger than ${config.maxBodyBytes} bytes`);
+    const text = utf8.decode(payload);
+    accept("redis-raw", { event: "message", args: [text], raw: text, namespace: "/", rooms: [room], only });
+  };
+
+  // A throw here would reach ioredis's parser: keep every handler total.
+  const guard = (fn: () => void) => {
+    try {
+      fn();
+    } catch (e) {
+      log.error("ingest handler failed", e);
+    }
+  };
+  sub.on("messageBuffer", (ch: Buffer, payload: Buffer) =>
+    guard(() => {
+      const channel = ch.toString();
+      if (channel === config.redisJsonChannel && !queueChannels.has(channel)) onJson(channel, payload);
+      else if (queueChannels.has(channel)) onQueue(channel, payload);
+      else if (raw.has(channel)) onRaw(channel, channel, payload, RAW_FORMATS);
+    }),
+  );
+  sub.on("pmessageBuffer", (pattern: string | Buffer, ch: Buffer, payload: Buffer) =>
+    guard(() => {
+      const channel = ch.toString();
+      if (String(pattern) === wspushPattern) onRaw(channel, `wspush::${channel.slice(config.wspushPrefix.length)}`, payload, ["wspush", "wspush-sse"]);
+      else onEmitter(channel, payload);
+    }),
+  );
+
+  const isIngestChannel = (c: string) => channels.includes(c);
+  return {
+    ready: () => subscribed && sub.status === "ready",
+    subscribeRaw(channel) {
+      if (isIngestChannel(channel) || raw.has(channel)) return;
+      raw.add(channel);
+      if (sub.status === "ready") sub.subscribe(channel).catch((e: Error) => log.warn(`subscribe ${channel} failed: ${e.message}`));
+    },
+    unsubscribeRaw(channel) {
+      if (!raw.delete(channel)) return;
+      if (sub.status === "ready") sub.unsubscribe(channel).catch((e: Error) => log.warn(`unsubscribe ${channel} failed: ${e.message}`));
+    },
+    async close() {
+      closed = true;
+      subscribed = false;
+      sub.disconnect();
+    },
+  };
+}
+
+/** The first bytes of a payload, printable, for logs (never the whole thing). */
+function preview(b: Uint8Array): string {
+  const head = b.subarray(0, 48);
+  const looksText = head.every((c) => c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127) || c >= 0xc0 || (c >= 0x80 && c < 0xc0));
+  const s = looksText && head[0] !== 0x80 ? utf8.decode(head) : Buffer.from(head).toString("hex");
+  return b.length > head.length ? `${s}…` : s;
+}

@@ -1,0 +1,28 @@
+/** wsify's backend API: POST /broadcast?key=K with {"channel":"hello","content":<any JSON>} → 201. */
+import { secretMatches } from "../auth/secret.ts";
+import type { Ctx } from "../context.ts";
+import { HttpError } from "../errors.ts";
+import { isLoopback, readJson } from "../http-util.ts";
+import { WSIFY_EVENT } from "../protocols/wsify.ts";
+import { DEFAULT_NAMESPACE, parseRoom } from "../rooms.ts";
+
+export async function handleWsifyBroadcast(ctx: Ctx, req: Request, url: URL, ip: string): Promise<Response> {
+  const expected = ctx.config.wsifyKey ?? ctx.config.secret;
+  if (expected === null) {
+    if (!isLoopback(ip)) throw new HttpError(403, "forbidden", "no --wsify-key or --secret is configured, so only clients on this machine may broadcast");
+  } else if (!secretMatches(url.searchParams.get("key"), expected)) throw new HttpError(403, "forbidden", "missing or wrong ?key=");
+  const body = await readJson(req, ctx.config.maxBodyBytes);
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "bad_request", 'body must be {"channel":"…","content":…}');
+  const o = body as Record<string, unknown>;
+  const channels = Array.isArray(o.channels) ? o.channels.map(String) : o.channel !== undefined ? [String(o.channel)] : [];
+  if (channels.length === 0) throw new HttpError(400, "bad_request", '"channel" is required');
+  const rooms: string[] = [];
+  for (const c of channels) {
+    const r = parseRoom(c);
+    if (!r.ok) throw new HttpError(400, "bad_request", `"channel": ${r.error}`);
+    rooms.push(r.room);
+  }
+  await ctx.engine.publish({ event: WSIFY_EVENT, args: [o.content === undefined ? null : o.content], namespace: DEFAULT_NAMESPACE, rooms }, "wsify");
+  ctx.metrics.inc("ws_emit_events_in_total", { source: "wsify" });
+  return new Response(null, { status: 201 });
+}

@@ -1,0 +1,93 @@
+/** webdis-style clients at /.json: SUBSCRIBE/UNSUBSCRIBE/PING over JSON arrays. */
+import { checkJoin } from "../auth/rooms.ts";
+import { createConn, joinRoom, leaveRoom, releaseConn, roomCount } from "../connection.ts";
+import { CLOSE, type Ctx, type WS, type WsProtocol } from "../context.ts";
+import { HttpError } from "../errors.ts";
+import { DEFAULT_NAMESPACE } from "../rooms.ts";
+import { encodeWebdisReply, parseWebdisFrame, WEBDIS_FORMAT_ID } from "./webdis.ts";
+
+const NS = DEFAULT_NAMESPACE;
+
+interface WebdisState {
+  /** The roomspace secret from `?secret=`, for private channels (SUBSCRIBE has no place for it). */
+  secret: string | null;
+}
+
+export function upgradeWebdis(ctx: Ctx, req: Request, url: URL, proto: WsProtocol, ip: string): Response | undefined {
+  const conn = createConn("webdis", ip, ctx.config);
+  const state: WebdisState = { secret: url.searchParams.get("secret") };
+  if (!ctx.server().upgrade(req, { data: { conn, proto, state } })) throw new HttpError(400, "bad_request", "expected a WebSocket upgrade request");
+  return undefined;
+}
+
+export function createWebdisProtocol(ctx: Ctx): WsProtocol {
+  const { hub, metrics, config } = ctx;
+
+  async function subscribe(ws: WS, channels: string[]) {
+    const conn = ws.data.conn;
+    const { secret } = ws.data.state as WebdisState;
+    for (const channel of channels) {
+      const c = await checkJoin(ctx.engine, channel, secret);
+      if (conn.closed) return;
+      metrics.inc("ws_emit_joins_total", { result: c.ok ? "ok" : c.code });
+      if (!c.ok) {
+        metrics.inc("ws_emit_client_errors_total", { code: c.code });
+        ws.send(encodeWebdisReply("SUBSCRIBE", [false, `${c.code}: ${c.message}`]));
+        if (conn.joinFailures.hit()) return ws.close(CLOSE.JOIN_FLOOD, "too many failed joins");
+        continue;
+      }
+      if (!joinRoom(hub, conn, { ws }, WEBDIS_FORMAT_ID, NS, c.room, config.maxRoomsPerConnection)) {
+        ws.send(encodeWebdisReply("SUBSCRIBE", [false, `too_many_rooms: at most ${config.maxRoomsPerConnection} channels per connection`]));
+        continue;
+      }
+      ws.send(encodeWebdisReply("SUBSCRIBE", ["subscribe", c.room, roomCount(conn)]));
+    }
+  }
+
+  return {
+    open(ws) {
+      ctx.sockets.add(ws);
+      metrics.inc("ws_emit_connections_total", { transport: "webdis" });
+    },
+    message(ws, data) {
+      const conn = ws.data.conn;
+      conn.lastSeen = Date.now();
+      const p = parseWebdisFrame(typeof data === "string" ? data : data.toString("utf8"));
+      if (!p.ok) {
+        metrics.inc("ws_emit_client_errors_total", { code: "bad_request" });
+        // As webdis: a frame that is not JSON ends the connection.
+        return ws.close(1007, p.error);
+      }
+      const c = p.value;
+      switch (c.cmd) {
+        case "SUBSCRIBE":
+          subscribe(ws, c.channels).catch((e) => ctx.log.error("webdis subscribe failed", e));
+          return;
+        case "UNSUBSCRIBE": {
+          const channels = c.channels.length ? c.channels : [...(conn.rooms.get(NS) ?? [])];
+          for (const ch of channels) {
+            leaveRoom(hub, conn, { ws }, WEBDIS_FORMAT_ID, NS, ch);
+            ws.send(encodeWebdisReply("UNSUBSCRIBE", ["unsubscribe", ch, roomCount(conn)]));
+          }
+          return;
+        }
+        case "PING":
+          ws.send(encodeWebdisReply("PING", [true, "PONG"]));
+          return;
+        case "OTHER":
+          metrics.inc("ws_emit_client_errors_total", { code: "unsupported" });
+          ws.send(encodeWebdisReply(c.name, [false, "ws-emit serves only SUBSCRIBE (with channels), UNSUBSCRIBE and PING"]));
+          if (conn.badFrames.hit()) ws.close(CLOSE.BAD_FRAME_FLOOD, "too many unsupported commands");
+          return;
+        default: {
+          const never: never = c;
+          return never;
+        }
+      }
+    },
+    close(ws) {
+      ctx.sockets.delete(ws);
+      releaseConn(hub, ws.data.conn, { ws });
+    },
+  };
+}
