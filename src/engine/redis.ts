@@ -43,6 +43,7 @@ export function createRedisEngine({ url, config, hub, log, metrics }: RedisEngin
 
   let closed = false;
   let subscribed = false;
+  let unsubscribedSince = Date.now();
   /** Set when a full canary round came back; cleared by a missed canary or a lost subscription. */
   let healthy = false;
   let seq = 0;
@@ -97,14 +98,22 @@ export function createRedisEngine({ url, config, hub, log, metrics }: RedisEngin
     onUnsubscribed() {
       if (!subscribed) return;
       subscribed = false;
+      unsubscribedSince = Date.now();
       setHealthy(false, "subscriber disconnected");
     },
   });
 
   /** One canary round: a canary on every channel, checked after the timeout. */
   function sendCanaries() {
-    if (closed || !subscribed || !link.commandReady()) {
-      if (!closed) setHealthy(false, !link.commandReady() ? "redis unreachable" : "not subscribed");
+    if (closed) return;
+    if (!subscribed || !link.commandReady()) {
+      setHealthy(false, !link.commandReady() ? "redis unreachable" : "not subscribed");
+      // Redis answers commands but our subscription never came back: do not wait forever.
+      if (link.commandReady() && !subscribed && Date.now() - unsubscribedSince > 3 * config.redisCanaryMs) {
+        log.warn("redis answers but the subscription has not come back: resubscribing");
+        unsubscribedSince = Date.now();
+        link.resubscribe();
+      }
       return;
     }
     clearTimeout(checkTimer);
