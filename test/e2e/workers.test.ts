@@ -115,6 +115,16 @@ describe("--workers", () => {
     for (const pid of pids) expect(alive(pid)).toBe(false);
   });
 
+  test("the compiled binary forks itself as its workers", async () => {
+    const bin = await startWsEmit(["--redis", redis.url, "--workers", "2", "--drain", "200ms"], { bin: true });
+    try {
+      const workers = await byWorker(bin.url, "/healthz", 2);
+      expect(workers.size).toBe(2);
+    } finally {
+      expect(await bin.stop("SIGTERM")).toBe(0);
+    }
+  });
+
   test("--workers without --redis is a configuration error naming the flag", async () => {
     const r = await runWsEmit(["--workers", "2"]);
     expect(r.code).toBe(2);
