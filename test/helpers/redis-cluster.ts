@@ -6,7 +6,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, redisCli } from "./redis.ts";
+import { redisCli } from "./redis.ts";
+
+/** `n` distinct free ports: every listener stays open until all are taken, so none repeats. */
+function freePorts(n: number): number[] {
+  const held = Array.from({ length: n }, () => Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }));
+  const ports = held.map((s) => s.port);
+  for (const s of held) s.stop(true);
+  return ports;
+}
 
 export interface RedisCluster {
   ports: number[];
@@ -38,8 +46,7 @@ async function startNode(port: number, dir: string): Promise<Bun.Subprocess<"ign
 
 export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), "ws-emit-cluster-"));
-  const ports: number[] = [];
-  for (let i = 0; i < masters; i++) ports.push(await freePort());
+  const ports = freePorts(masters);
   const procs = await Promise.all(ports.map((p) => startNode(p, dir)));
   const stop = async () => {
     for (const p of procs) p.kill("SIGKILL");
