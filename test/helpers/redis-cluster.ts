@@ -8,20 +8,30 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { redisCli } from "./redis.ts";
 
-/** `n` distinct free ports: every listener stays open until all are taken, so none repeats. */
-function freePorts(n: number): number[] {
-  const held = Array.from({ length: n }, () => Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }));
-  const ports = held.map((s) => s.port);
+/**
+ * `n` distinct free ports whose cluster-bus ports (port + 10000) are free too; every listener
+ * stays open until all are taken, so none repeats. Bounded tries over 20000–45000.
+ */
+function freeClusterPorts(n: number): number[] {
+  const held: Array<{ stop(force?: boolean): void }> = [];
+  const ports: number[] = [];
+  const tryListen = (port: number) => {
+    try {
+      const s = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
+      held.push(s);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 500 && ports.length < n; i++) {
+    const p = 20000 + Math.floor(Math.random() * 25000);
+    if (ports.includes(p) || ports.includes(p - 10000) || ports.includes(p + 10000)) continue;
+    if (tryListen(p) && tryListen(p + 10000)) ports.push(p);
+  }
   for (const s of held) s.stop(true);
+  if (ports.length < n) throw new Error(`found only ${ports.length} of ${n} free port pairs`);
   return ports;
-}
-
-export interface RedisCluster {
-  ports: number[];
-  /** `redis+cluster://127.0.0.1:p1,127.0.0.1:p2,…` */
-  url: string;
-  stop(): Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 async function startNode(port: number, dir: string): Promise<Bun.Subprocess<"ignore", "pipe", "pipe">> {
@@ -46,7 +56,7 @@ async function startNode(port: number, dir: string): Promise<Bun.Subprocess<"ign
 
 export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), "ws-emit-cluster-"));
-  const ports = freePorts(masters);
+  const ports = freeClusterPorts(masters);
   const procs = await Promise.all(ports.map((p) => startNode(p, dir)));
   const stop = async () => {
     for (const p of procs) p.kill("SIGKILL");
