@@ -34,6 +34,14 @@ function freeClusterPorts(n: number): number[] {
   return ports;
 }
 
+export interface RedisCluster {
+  ports: number[];
+  /** `redis+cluster://127.0.0.1:p1,127.0.0.1:p2,…` */
+  url: string;
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
 async function startNode(port: number, dir: string): Promise<Bun.Subprocess<"ignore", "pipe", "pipe">> {
   const proc = Bun.spawn(
     ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--save", "", "--appendonly", "no", "--dir", dir],
