@@ -92,6 +92,8 @@ export function createRedisEngine({ url, config, hub, log, metrics }: RedisEngin
     onMessage,
     onSubscribed() {
       subscribed = true;
+      clearTimeout(checkTimer);
+      pending.clear();
       // Prove the new subscription right away instead of at the next tick.
       sendCanaries();
     },
@@ -99,14 +101,29 @@ export function createRedisEngine({ url, config, hub, log, metrics }: RedisEngin
       if (!subscribed) return;
       subscribed = false;
       unsubscribedSince = Date.now();
+      clearTimeout(checkTimer);
+      pending.clear();
       setHealthy(false, "subscriber disconnected");
     },
   });
+
+  /** A canary Redis took did not come back: the subscription is dead even if its socket looks fine. */
+  function canaryLost() {
+    clearTimeout(checkTimer);
+    metrics.inc("ws_emit_redis_canary_failures_total");
+    log.warn(`redis canary not back within ${canaryTimeoutMs} ms on ${pending.size} of ${channels.length} channel(s): resubscribing`);
+    pending.clear();
+    setHealthy(false, "canary lost");
+    link.resubscribe();
+  }
 
   /** One canary round: a canary on every channel, checked after the timeout. */
   function sendCanaries() {
     if (closed) return;
     if (!subscribed || !link.commandReady()) {
+      // Not a silent failure: the connection says so. Forget the round; reconnecting is ioredis's job.
+      clearTimeout(checkTimer);
+      pending.clear();
       setHealthy(false, !link.commandReady() ? "redis unreachable" : "not subscribed");
       // Redis answers commands but our subscription never came back: do not wait forever.
       if (link.commandReady() && !subscribed && Date.now() - unsubscribedSince > 3 * config.redisCanaryMs) {
@@ -116,8 +133,8 @@ export function createRedisEngine({ url, config, hub, log, metrics }: RedisEngin
       }
       return;
     }
-    clearTimeout(checkTimer);
-    pending.clear();
+    // The previous round is still out (its timer may not have fired yet when timeout = interval).
+    if (pending.size > 0) return canaryLost();
     roundSentAt = Date.now();
     const s = ++seq;
     for (const ch of channels) {
@@ -126,11 +143,12 @@ export function createRedisEngine({ url, config, hub, log, metrics }: RedisEngin
     }
     checkTimer = setTimeout(() => {
       if (closed || pending.size === 0 || seq !== s) return;
-      metrics.inc("ws_emit_redis_canary_failures_total");
-      log.warn(`redis canary not back within ${canaryTimeoutMs} ms on ${pending.size} of ${channels.length} channel(s): resubscribing`);
-      setHealthy(false, "canary lost");
-      pending.clear();
-      link.resubscribe();
+      if (!link.commandReady()) {
+        pending.clear();
+        setHealthy(false, "redis unreachable");
+        return;
+      }
+      canaryLost();
     }, canaryTimeoutMs);
   }
   const canaryTimer = setInterval(sendCanaries, config.redisCanaryMs);
