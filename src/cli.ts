@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-/** ws-emit command line: `serve` (the default), `emit`. */
+/** ws-emit command line: `serve` (the default), `emit`, `token`. */
 import { defineCommand, runMain } from "citty";
 import { serveArgs } from "./commands/serve-args.ts";
 import { VERSION } from "./version.ts";
@@ -7,6 +7,7 @@ import { VERSION } from "./version.ts";
 const subCommands = {
   serve: () => import("./commands/serve.ts").then((m) => m.default),
   emit: () => import("./commands/emit.ts").then((m) => m.default),
+  token: () => import("./commands/token.ts").then((m) => m.default),
 };
 
 const main = defineCommand({

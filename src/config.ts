@@ -48,6 +48,12 @@ export interface Config {
   redisTimeoutMs: number;
   /** Sharded fan-out channels on Redis Cluster. */
   redisShards: number;
+  /** Engine.IO: how often the server pings a Socket.IO client. */
+  sioPingIntervalMs: number;
+  /** Engine.IO: how long to wait for the pong before closing the session. */
+  sioPingTimeoutMs: number;
+  /** Engine.IO: largest HTTP long-polling POST body (engine.io's maxHttpBufferSize). */
+  sioMaxHttpBufferBytes: number;
   /** wsify: the key of POST /broadcast?key=… (default: the emit secret). */
   wsifyKey: string | null;
   /** wsify: authorizer webhook consulted before connections and commands. */
@@ -58,6 +64,8 @@ export interface Config {
   wspushKey: string | null;
   wspushPrefix: string;
   wspushMaxPerToken: number;
+  /** Events kept for SSE clients that reconnect with Last-Event-ID; 0 turns resume (and `id:` lines) off. */
+  sseHistory: number;
 }
 
 /** Where each setting can come from. `flag` is the kebab-case CLI name. */
@@ -101,6 +109,9 @@ const DEFAULTS: Config = {
   secretCacheMs: 2000,
   redisTimeoutMs: 2000,
   redisShards: 16,
+  sioPingIntervalMs: 25_000,
+  sioPingTimeoutMs: 20_000,
+  sioMaxHttpBufferBytes: 1024 * 1024,
   wsifyKey: null,
   authorizerUrl: null,
   authorizerTimeoutMs: 3000,
@@ -108,6 +119,7 @@ const DEFAULTS: Config = {
   wspushKey: null,
   wspushPrefix: "example.",
   wspushMaxPerToken: 100,
+  sseHistory: 0,
 };
 
 export function defaults(): Config {
@@ -274,6 +286,9 @@ export const SETTINGS: Setting[] = [
   { key: "redisTimeoutMs", flag: "redis-timeout", env: ["WS_EMIT_REDIS_TIMEOUT"], parse: duration(100, 60_000), help: "Redis commands fail after this long (a join then answers unavailable)" },
   { key: "redisShards", flag: "redis-shards", env: ["WS_EMIT_REDIS_SHARDS"], parse: int(1, 1024), help: "sharded fan-out channels on Redis Cluster (rooms are spread over them)" },
   { key: "drainMs", flag: "drain", env: ["WS_EMIT_DRAIN"], parse: duration(0, 600_000), help: "on SIGTERM, spread reconnects over this long before exiting" },
+  { key: "sioPingIntervalMs", flag: "sio-ping-interval", env: ["WS_EMIT_SIO_PING_INTERVAL"], parse: duration(100, 300_000), help: "Socket.IO (Engine.IO) ping interval sent to clients" },
+  { key: "sioPingTimeoutMs", flag: "sio-ping-timeout", env: ["WS_EMIT_SIO_PING_TIMEOUT"], parse: duration(100, 300_000), help: "Socket.IO: close a session whose pong is this late" },
+  { key: "sioMaxHttpBufferBytes", flag: "sio-max-http-buffer", env: ["WS_EMIT_SIO_MAX_HTTP_BUFFER"], parse: size(1024, 64 * 1024 ** 2), help: "Socket.IO: largest long-polling POST body (e.g. 1m)" },
   { key: "wsifyKey", flag: "wsify-key", env: ["WS_EMIT_WSIFY_KEY"], parse: optStr, help: "wsify: key for POST /broadcast?key=… (default: --secret)" },
   { key: "authorizerUrl", flag: "authorizer-url", env: ["WS_EMIT_AUTHORIZER_URL"], parse: httpUrl, help: "wsify: webhook asked before each /ws connection and wsify command" },
   { key: "authorizerTimeoutMs", flag: "authorizer-timeout", env: ["WS_EMIT_AUTHORIZER_TIMEOUT"], parse: duration(100, 60_000), help: "wsify: authorizer call timeout (then: authorizer down)" },
@@ -281,6 +296,7 @@ export const SETTINGS: Setting[] = [
   { key: "wspushKey", flag: "wspush-key", env: ["WSPUSH_KEY", "WS_EMIT_WSPUSH_KEY"], parse: wspushKey, help: "wspush: base64url key; tokens must carry its HMAC-MD5" },
   { key: "wspushPrefix", flag: "wspush-prefix", env: ["WS_EMIT_WSPUSH_PREFIX"], parse: str, help: "wspush: Redis PSUBSCRIBE prefix; <prefix>Foo reaches ?token=Foo" },
   { key: "wspushMaxPerToken", flag: "wspush-max-per-token", env: ["WS_EMIT_WSPUSH_MAX_PER_TOKEN"], parse: int(1, 1_000_000), help: "wspush: connections per token (more get 429)" },
+  { key: "sseHistory", flag: "sse-history", env: ["WS_EMIT_SSE_HISTORY"], parse: int(0, 1_000_000), help: "SSE: last N events kept for clients reconnecting with Last-Event-ID (0: off)" },
 ];
 
 export type Sources = {

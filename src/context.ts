@@ -1,7 +1,7 @@
 import type { Server, ServerWebSocket } from "bun";
 import type { OriginPolicy } from "./auth/origin.ts";
 import type { Config } from "./config.ts";
-import type { Conn } from "./connection.ts";
+import type { Conn, Transport } from "./connection.ts";
 import type { Engine } from "./engine/types.ts";
 import type { Hub } from "./hub.ts";
 import type { Logger } from "./log.ts";
@@ -33,7 +33,7 @@ export interface Ctx {
   /** Every open WebSocket, for the heartbeat and the drain. */
   sockets: Set<WS>;
   /** Streams that are not WebSockets (SSE, polling); `end()` closes one cleanly. */
-  streams: Set<{ end(reason: string): void }>;
+  streams: Set<{ end(reason: string): void; transport?: Transport }>;
   server(): Server<WsData>;
   state: { draining: boolean; startedAt: number };
   /** wspush over SSE, provided by the SSE transport when present. */

@@ -1,10 +1,12 @@
-/** An error that maps to an HTTP response `{"error":code,"message":message}`. */
+/** An error that maps to an HTTP response `{"error":code,"message":message, ...extra}`. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly headers?: Record<string, string>,
+    /** More fields for the JSON body, e.g. a refused token's `reason`. */
+    readonly extra?: Record<string, unknown>,
   ) {
     super(message);
   }

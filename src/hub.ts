@@ -32,6 +32,8 @@ export interface Hub {
   unsubscribe(sub: Subscriber, topic: string): void;
   /** Deliver to local subscribers; returns how many subscriptions received it. */
   deliver(msg: EmitMessage): number;
+  /** Be shown every message before it is encoded (e.g. to keep a history), subscribers or not. */
+  onDeliver(fn: (msg: EmitMessage) => void): void;
   /** Local subscriber count per room (all formats, namespace "/" rooms unprefixed). */
   rooms(): Map<string, number>;
   readonly topicCount: number;
@@ -49,6 +51,7 @@ export function topicOf(format: string, namespace: string, room: string | null):
  */
 export function createHub(getServer: () => Server<unknown> | undefined, onDropped: (topic: string) => void = () => {}): Hub {
   const formats: Format[] = [];
+  const tapped: Array<(msg: EmitMessage) => void> = [];
   const wsCount = new Map<string, number>();
   const sinks = new Map<string, Set<Sink>>();
   /** room key (ns + room) → subscriptions, for stats. */
@@ -125,7 +128,11 @@ export function createHub(getServer: () => Server<unknown> | undefined, onDroppe
       if (!topic.endsWith("|")) bump(roomCount, roomKey(topic), -1);
       if (before > 0 && total(topic) === 0) changed(topic, false);
     },
+    onDeliver(fn) {
+      tapped.push(fn);
+    },
     deliver(msg) {
+      for (const fn of tapped) fn(msg);
       let count = 0;
       for (const f of formats) {
         if (msg.only && !msg.only.includes(f.id)) continue;

@@ -176,6 +176,8 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
   metrics.collect(() => {
     const counts: Record<string, number> = {};
     for (const ws of ctx.sockets) counts[ws.data.conn.transport] = (counts[ws.data.conn.transport] ?? 0) + 1;
+    // Streams that say their transport (SSE, Socket.IO long-polling) count under it.
+    for (const s of ctx.streams) if (s.transport) counts[s.transport] = (counts[s.transport] ?? 0) + 1;
     for (const t of ["native", "socketio", "sse", "polling", "wsify", "webdis", "wspush"]) metrics.set("ws_emit_connections", counts[t] ?? 0, { transport: t });
     metrics.set("ws_emit_rooms", deps.hub.rooms().size);
   });
@@ -186,7 +188,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
   }
 
   function errorResponse(e: unknown, req: Request): Response {
-    if (e instanceof HttpError) return json({ error: e.code, message: e.message }, e.status, { ...corsHeaders(req), ...e.headers });
+    if (e instanceof HttpError) return json({ error: e.code, message: e.message, ...e.extra }, e.status, { ...corsHeaders(req), ...e.headers });
     log.error(`${req.method} ${new URL(req.url).pathname} failed`, e);
     return json({ error: "internal", message: "internal server error" }, 500);
   }

@@ -12,7 +12,8 @@ export async function drain(ctx: Ctx, graceMs: number, stopServer: () => void): 
   // Spread the closes evenly over 80% of the grace; the rest is for the last closes to flush.
   const spread = graceMs * 0.8;
   const step = sockets.length > 1 ? spread / sockets.length : 0;
-  for (const s of ctx.streams) s.end("draining");
+  const streamCount = ctx.streams.size;
+  for (const s of [...ctx.streams]) s.end("draining");
   for (let i = 0; i < sockets.length; i++) {
     const ws = sockets[i]!;
     if (ctx.sockets.has(ws)) ws.close(CLOSE.RESTART, "server restarting; reconnect");
@@ -20,6 +21,9 @@ export async function drain(ctx: Ctx, graceMs: number, stopServer: () => void): 
   }
   const deadline = Date.now() + Math.max(200, graceMs - spread);
   while (ctx.sockets.size > 0 && Date.now() < deadline) await Bun.sleep(20);
+  // Ended streams answered their last request (a polling close packet, an SSE stream's end)
+  // just now; stop(true) would cut those connections before the bytes leave.
+  if (streamCount > 0) await Bun.sleep(100);
   stopServer();
   await Promise.race([ctx.engine.close(), Bun.sleep(2000)]);
 }

@@ -1,21 +1,27 @@
+import { HttpError } from "../errors.ts";
 import { parseRoom } from "../rooms.ts";
 import { EngineUnavailable, type Engine } from "../engine/types.ts";
 import { secretMatches } from "./secret.ts";
+import { verifyToken, type TokenFailure } from "./token.ts";
 
 export type JoinCode = "bad_request" | "forbidden" | "unavailable";
-export type JoinCheck = { ok: true; room: string } | { ok: false; code: JoinCode; message: string };
+/** A refusal; `reason` tells a token's problem apart (e.g. "expired": mint a new one). */
+export type JoinCheck = { ok: true; room: string } | { ok: false; code: JoinCode; message: string; reason?: TokenFailure };
 
 /**
- * May this client join `room` with `secret`? Public rooms: yes. `space::room`: only with
- * the roomspace's secret, compared in constant time; an unset or empty secret admits nobody;
- * a store that cannot answer refuses with `unavailable`, never admits by accident.
+ * May this client join `room` with `secret` or a signed `token` (src/auth/token.ts)? Public
+ * rooms: yes. `space::room`: only with the roomspace's secret, compared in constant time, or
+ * with a token signed by that secret; a non-empty token is checked instead of the secret.
+ * An unset or empty roomspace secret admits nobody; a store that cannot answer refuses with
+ * `unavailable`, never admits by accident.
  */
-export async function checkJoin(engine: Engine, room: unknown, secret: unknown): Promise<JoinCheck> {
+export async function checkJoin(engine: Engine, room: unknown, secret: unknown, token?: unknown): Promise<JoinCheck> {
   const r = parseRoom(room);
   if (!r.ok) return { ok: false, code: "bad_request", message: r.error };
   if (r.roomspace === null) return { ok: true, room: r.room };
-  if (typeof secret !== "string" || secret === "")
-    return { ok: false, code: "forbidden", message: `room "${r.room}" is private: send the secret of roomspace "${r.roomspace}"` };
+  const useToken = token !== undefined && token !== null && token !== "";
+  if (!useToken && (typeof secret !== "string" || secret === ""))
+    return { ok: false, code: "forbidden", message: `room "${r.room}" is private: send the secret of roomspace "${r.roomspace}" or a token` };
   let expected: string | null;
   try {
     expected = await engine.roomspaceSecret(r.roomspace);
@@ -23,6 +29,17 @@ export async function checkJoin(engine: Engine, room: unknown, secret: unknown):
     if (e instanceof EngineUnavailable) return { ok: false, code: "unavailable", message: "the secret store is unreachable; try again later" };
     throw e;
   }
+  if (useToken) {
+    const t = verifyToken(token, r.room, expected);
+    if (!t.ok) return { ok: false, code: "forbidden", reason: t.reason, message: `token refused (${t.reason}): ${t.message}` };
+    return { ok: true, room: r.room };
+  }
   if (!secretMatches(secret, expected)) return { ok: false, code: "forbidden", message: `wrong secret for roomspace "${r.roomspace}"` };
   return { ok: true, room: r.room };
+}
+
+/** A refused join before a stream or upgrade: 403 forbidden, 503 unavailable, 400 otherwise. */
+export function joinRefused(c: Extract<JoinCheck, { ok: false }>): HttpError {
+  const status = c.code === "forbidden" ? 403 : c.code === "unavailable" ? 503 : 400;
+  return new HttpError(status, c.code, c.message, c.code === "unavailable" ? { "Retry-After": "5" } : undefined, c.reason ? { reason: c.reason } : undefined);
 }

@@ -6,10 +6,15 @@ import { createHub } from "../hub.ts";
 import { createLogger } from "../log.ts";
 import { RAW_FORMATS, startRedisIngest } from "../ingest/redis-ingest.ts";
 import { createMetrics } from "../metrics.ts";
+import { createSocketIo } from "../protocols/engineio-routes.ts";
 import { nativeFormat } from "../protocols/native.ts";
+import { createSseEnvelopeFormat, createSseFormat } from "../protocols/sse.ts";
+import { createSseHistory } from "../protocols/sse-history.ts";
+import { installSse, sseRoute } from "../protocols/sse-stream.ts";
+import { sioFormat } from "../protocols/socketio.ts";
 import { webdisFormat } from "../protocols/webdis.ts";
 import { wsifyFormat } from "../protocols/wsify.ts";
-import { wspushFormat } from "../protocols/wspush.ts";
+import { wspushFormat, wspushSseFormat } from "../protocols/wspush.ts";
 import { startServer, type RunningServer } from "../server.ts";
 import { drain } from "../shutdown.ts";
 import { VERSION } from "../version.ts";
@@ -31,15 +36,26 @@ export default defineCommand({
       () => metrics.inc("ws_emit_drops_total", { reason: "backpressure" }),
     );
     hub.addFormat(nativeFormat);
+    hub.addFormat(sioFormat);
+    const socketIo = createSocketIo();
+    // SSE resume: with --sse-history N every event gets an `id:` and the last N are kept.
+    const sseHistory = config.sseHistory > 0 ? createSseHistory(config.sseHistory) : null;
+    if (sseHistory) hub.onDeliver((m) => sseHistory.record(m));
+    const sseFormats = [createSseFormat(sseHistory?.idOf), createSseEnvelopeFormat(sseHistory?.idOf)];
+    for (const f of sseFormats) hub.addFormat(f);
     hub.addFormat(wsifyFormat);
     hub.addFormat(webdisFormat);
     hub.addFormat(wspushFormat);
+    hub.addFormat(wspushSseFormat);
     const engine: Engine = config.redis
       ? createRedisEngine({ url: config.redis, config, hub, log, metrics })
       : createMemoryEngine(hub, config.roomspaceSecrets);
 
     try {
-      running = startServer({ config, log, hub, engine, metrics });
+      running = startServer({ config, log, hub, engine, metrics, routes: [socketIo.route, sseRoute] }, (ctx) => {
+        socketIo.attach(ctx);
+        installSse(ctx, { history: sseHistory, formats: sseFormats });
+      });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       log.error(`cannot listen on ${config.host}:${config.port}${code ? ` (${code})` : ""}: ${(e as Error).message}`);

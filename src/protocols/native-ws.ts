@@ -1,5 +1,5 @@
 /** The native protocol's WebSocket side: upgrade at /ws, join/leave/ping handling. */
-import { checkJoin } from "../auth/rooms.ts";
+import { checkJoin, joinRefused } from "../auth/rooms.ts";
 import { createConn, joinBroadcast, joinRoom, leaveRoom, releaseConn } from "../connection.ts";
 import { CLOSE, type Ctx, type WS, type WsProtocol } from "../context.ts";
 import { HttpError } from "../errors.ts";
@@ -9,17 +9,18 @@ import { isWsifyFrame } from "./wsify.ts";
 
 const NS = DEFAULT_NAMESPACE;
 
-/** Validate `?room=…&secret=…` and upgrade. Errors are HTTP errors before the upgrade. */
+/** Validate `?room=…&secret=…` (or `&token=…`) and upgrade. Errors are HTTP errors before the upgrade. */
 export async function upgradeNative(ctx: Ctx, req: Request, url: URL, proto: WsProtocol, ip: string): Promise<Response | undefined> {
   const rooms = url.searchParams.getAll("room");
   if (rooms.length > ctx.config.maxRoomsPerConnection)
     throw new HttpError(400, "too_many_rooms", `at most ${ctx.config.maxRoomsPerConnection} rooms per connection`);
   const secret = url.searchParams.get("secret");
+  const token = url.searchParams.get("token");
   for (const room of rooms) {
-    const c = await checkJoin(ctx.engine, room, secret);
+    const c = await checkJoin(ctx.engine, room, secret, token);
     if (!c.ok) {
       ctx.metrics.inc("ws_emit_joins_total", { result: c.code });
-      throw new HttpError(c.code === "forbidden" ? 403 : c.code === "unavailable" ? 503 : 400, c.code, c.message);
+      throw joinRefused(c);
     }
   }
   const conn = createConn("native", ip, ctx.config);
@@ -32,9 +33,9 @@ export async function upgradeNative(ctx: Ctx, req: Request, url: URL, proto: WsP
 export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, x: unknown): void }): WsProtocol {
   const { hub, metrics, config } = ctx;
 
-  function fail(ws: WS, code: string, message: string, room?: unknown, id?: unknown) {
+  function fail(ws: WS, code: string, message: string, room?: unknown, id?: unknown, reason?: string) {
     metrics.inc("ws_emit_client_errors_total", { code });
-    ws.send(encodeError(code, message, room, id));
+    ws.send(encodeError(code, message, room, id, reason));
   }
 
   function badFrame(ws: WS, message: string, id?: unknown) {
@@ -42,13 +43,13 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, x: unknow
     if (ws.data.conn.badFrames.hit()) ws.close(CLOSE.BAD_FRAME_FLOOD, "too many malformed frames");
   }
 
-  async function join(ws: WS, room: unknown, secret: unknown, id: unknown) {
+  async function join(ws: WS, room: unknown, secret: unknown, token: unknown, id: unknown) {
     const conn = ws.data.conn;
-    const c = await checkJoin(ctx.engine, room, secret);
+    const c = await checkJoin(ctx.engine, room, secret, token);
     if (conn.closed) return;
     metrics.inc("ws_emit_joins_total", { result: c.ok ? "ok" : c.code });
     if (!c.ok) {
-      fail(ws, c.code, c.message, room, id);
+      fail(ws, c.code, c.message, room, id, c.reason);
       if (conn.joinFailures.hit()) ws.close(CLOSE.JOIN_FLOOD, "too many failed joins");
       return;
     }
@@ -87,7 +88,7 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, x: unknow
       const frame = f.value;
       switch (frame.type) {
         case "join":
-          join(ws, frame.room, frame.secret, frame.id).catch((e) => {
+          join(ws, frame.room, frame.secret, frame.token, frame.id).catch((e) => {
             ctx.log.error("join failed", e);
             fail(ws, "internal", "join failed", frame.room, frame.id);
           });

@@ -1,11 +1,13 @@
 /**
  * The native protocol at /ws: JSON text frames.
  *   → {"type":"join","room":"dir::a","secret":"S","id":1}   ← {"type":"joined","room":"dir::a","id":1}
+ *   → {"type":"join","room":"dir::a","token":"<signed token>"}   (instead of the secret; src/auth/token.ts)
  *   → {"type":"leave","room":"x"}                             ← {"type":"left","room":"x"}
  *   → {"type":"ping"}                                         ← {"type":"pong"}
  *   ← {"type":"event","room":"time","event":"update","data":{…}}   (no "room" for a broadcast;
  *     "args" instead of "data" when an event has several arguments)
  *   ← {"type":"error","code":"forbidden"|"bad_request"|"too_many_rooms"|"unavailable","room":…,"message":…}
+ *     (+ "reason":"expired"|"bad_signature"|"malformed"|"room_not_in_token" when a token was refused)
  */
 import type { Format } from "../hub.ts";
 import type { EmitMessage } from "../message.ts";
@@ -25,7 +27,7 @@ export const nativeFormat: Format = {
 };
 
 export type ClientFrame =
-  | { type: "join"; room: unknown; secret: unknown; id: unknown }
+  | { type: "join"; room: unknown; secret: unknown; token?: unknown; id: unknown }
   | { type: "leave"; room: unknown; id: unknown }
   | { type: "ping"; id: unknown };
 
@@ -46,7 +48,7 @@ export function parseClientFrame(text: string): FrameParse {
   switch (o.type) {
     case "join":
       if (o.room === undefined) return { ok: false, error: '"room" is required', id };
-      return { ok: true, value: { type: "join", room: o.room, secret: o.secret, id } };
+      return { ok: true, value: { type: "join", room: o.room, secret: o.secret, token: o.token, id } };
     case "leave":
       if (o.room === undefined) return { ok: false, error: '"room" is required', id };
       return { ok: true, value: { type: "leave", room: o.room, id } };
@@ -65,8 +67,9 @@ export function encodeReply(type: "joined" | "left" | "pong", room: string | und
   return JSON.stringify(out);
 }
 
-export function encodeError(code: string, message: string, room?: unknown, id?: unknown): string {
+export function encodeError(code: string, message: string, room?: unknown, id?: unknown, reason?: string): string {
   const out: Record<string, unknown> = { type: "error", code };
+  if (reason !== undefined) out.reason = reason;
   if (typeof room === "string") out.room = room;
   out.message = message;
   if (id !== undefined) out.id = id;

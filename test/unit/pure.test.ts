@@ -89,6 +89,7 @@ describe("emit object", () => {
 describe("native frames", () => {
   test("parse", () => {
     expect(parseClientFrame('{"type":"join","room":"a","secret":"s","id":1}')).toEqual({ ok: true, value: { type: "join", room: "a", secret: "s", id: 1 } });
+    expect(parseClientFrame('{"type":"join","room":"a","token":"t.s"}')).toEqual({ ok: true, value: { type: "join", room: "a", secret: undefined, token: "t.s", id: undefined } });
     expect(parseClientFrame("nope")).toMatchObject({ ok: false });
     expect(parseClientFrame('{"type":"dance","id":3}')).toMatchObject({ ok: false, id: 3 });
     expect(parseClientFrame('{"type":"join"}')).toMatchObject({ ok: false });

@@ -1,0 +1,9 @@
+// Files Bun imports `with { type: "text" }` (embedded in the compiled binary).
+declare module "*/socket.io.min.js" {
+  const text: string;
+  export default text;
+}
+declare module "*/socket.io.js" {
+  const text: string;
+  export default text;
+}
