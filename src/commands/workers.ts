@@ -122,6 +122,8 @@ export async function superviseWorkers(config: Config, log: Logger): Promise<voi
     first = await spawnWorker(1);
     port = first.port;
     const rest = await Promise.all(Array.from({ length: n - 1 }, (_, k) => spawnWorker(k + 2)));
+    // The kernel picks a worker per TCP connection; an Engine.IO polling session spans several.
+    log.warn("--workers: Socket.IO HTTP long-polling sessions break when their requests reach different workers; have Socket.IO clients use transports: [\"websocket\"] (WebSocket and SSE clients are unaffected)");
     log.info(`listening on ${first.url}`, { url: first.url, version: VERSION, engine: "redis", workers: n, pids: [first.pid, ...rest.map((r) => r.pid)] });
   } catch (e) {
     log.error(`cannot start ${n} workers: ${(e as Error).message}`);
