@@ -94,7 +94,8 @@ describe("slow and dead clients", () => {
     }
     // The stalled client was dropped: later emits reached only the good one.
     expect(delivered).toBeLessThan(2 * N);
-    expect(await metric('ws_emit_drops_total{reason="backpressure"}')).toBe(before + 1);
+    // Counted: the frames Bun refused for the stalled client before closing it.
+    expect(await metric('ws_emit_drops_total{reason="backpressure"}')).toBeGreaterThanOrEqual(before + 1);
     good.close();
     slow.proc.kill();
   });
