@@ -65,7 +65,15 @@ async function startNode(port: number, dir: string): Promise<Bun.Subprocess<"ign
 export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), "ws-emit-cluster-"));
   const ports = freeClusterPorts(masters);
-  const procs = await Promise.all(ports.map((p) => startNode(p, dir)));
+  const started = await Promise.allSettled(ports.map((p) => startNode(p, dir)));
+  const procs = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed) {
+    // Never leave the nodes that did start running behind a failed start.
+    for (const p of procs) p.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+    throw (failed as PromiseRejectedResult).reason;
+  }
   const stop = async () => {
     for (const p of procs) p.kill("SIGKILL");
     await Promise.all(procs.map((p) => p.exited));
