@@ -2,6 +2,7 @@
  * Configuration: one pure function, flags > environment > config file > defaults.
  * Every bad value is reported at once, naming where it came from.
  */
+import { parseRedisTarget } from "./engine/redis-url.ts";
 import { isValidRoomspace } from "./rooms.ts";
 
 export type LogFormat = "pretty" | "json";
@@ -43,6 +44,16 @@ export interface Config {
   connectionRateExempt: string[];
   /** A second listener with only /metrics, /stats, /healthz, /readyz; null = serve them on the main address. */
   metricsAddress: { host: string; port: number } | null;
+  /** How often each node sends a canary through its fan-out channel(s). */
+  redisCanaryMs: number;
+  /** A canary not back within this long marks the node unready and forces a resubscribe. */
+  redisCanaryTimeoutMs: number;
+  /** How long a roomspace secret read from Redis (or its absence) is cached. */
+  secretCacheMs: number;
+  /** Redis commands (secret lookups, publishes) fail after this long instead of hanging. */
+  redisTimeoutMs: number;
+  /** Sharded fan-out channels on Redis Cluster. */
+  redisShards: number;
   /** Engine.IO: how often the server pings a Socket.IO client. */
   sioPingIntervalMs: number;
   /** Engine.IO: how long to wait for the pong before closing the session. */
@@ -102,6 +113,11 @@ const DEFAULTS: Config = {
   connectionRate: { perSecond: 20, burst: 40 },
   connectionRateExempt: ["loopback"],
   metricsAddress: null,
+  redisCanaryMs: 3000,
+  redisCanaryTimeoutMs: 2000,
+  secretCacheMs: 2000,
+  redisTimeoutMs: 2000,
+  redisShards: 16,
   sioPingIntervalMs: 25_000,
   sioPingTimeoutMs: 20_000,
   sioMaxHttpBufferBytes: 1024 * 1024,
@@ -212,14 +228,8 @@ function corsList(raw: string[]) {
 function redisUrl(raw: string[]) {
   const v = last(raw).trim();
   if (v === "") return null;
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    throw new Error(`"${v}" is not a URL like redis://localhost:6379/0`);
-  }
-  if (!["redis:", "rediss:", "redis+cluster:", "rediss+cluster:"].includes(u.protocol))
-    throw new Error(`"${v}" must start with redis://, rediss:// or redis+cluster://`);
+  const t = parseRedisTarget(v);
+  if (!t.ok) throw new Error(t.error);
   return v;
 }
 
@@ -316,6 +326,11 @@ export const SETTINGS: Setting[] = [
   { key: "connectionRateExempt", flag: "connection-rate-exempt", env: ["WS_EMIT_CONNECTION_RATE_EXEMPT"], parse: rateExempt, repeatable: true, help: 'addresses --max-connection-rate ignores: "loopback" (a local proxy, the default), IPs, or "none"' },
   { key: "metricsAddress", flag: "metrics-address", env: ["WS_EMIT_METRICS_ADDRESS"], parse: (r) => (last(r).trim() === "" ? null : parseAddress(last(r))), help: "HOST:PORT of a separate listener for /metrics, /stats, /healthz, /readyz (no secret needed there unless --metrics-secret)" },
   { key: "drainMs", flag: "drain", env: ["WS_EMIT_DRAIN"], parse: duration(0, 600_000), help: "on SIGTERM/SIGINT, close WebSockets (1012) and streams spread over this long, then exit" },
+  { key: "redisCanaryMs", flag: "redis-canary", env: ["WS_EMIT_REDIS_CANARY"], parse: duration(100, 60_000), help: "how often each node checks its Redis subscription with a canary" },
+  { key: "redisCanaryTimeoutMs", flag: "redis-canary-timeout", env: ["WS_EMIT_REDIS_CANARY_TIMEOUT"], parse: duration(50, 60_000), help: "a canary not back within this (at most --redis-canary) marks the node unready and resubscribes" },
+  { key: "secretCacheMs", flag: "secret-cache", env: ["WS_EMIT_SECRET_CACHE"], parse: duration(0, 60_000), help: "how long roomspace secrets read from Redis are cached (0 = no cache)" },
+  { key: "redisTimeoutMs", flag: "redis-timeout", env: ["WS_EMIT_REDIS_TIMEOUT"], parse: duration(100, 60_000), help: "Redis commands fail after this long (a join then answers unavailable)" },
+  { key: "redisShards", flag: "redis-shards", env: ["WS_EMIT_REDIS_SHARDS"], parse: int(1, 1024), help: "sharded fan-out channels on Redis Cluster (rooms are spread over them)" },
   { key: "sioPingIntervalMs", flag: "sio-ping-interval", env: ["WS_EMIT_SIO_PING_INTERVAL"], parse: duration(100, 300_000), help: "Socket.IO (Engine.IO) ping interval sent to clients" },
   { key: "sioPingTimeoutMs", flag: "sio-ping-timeout", env: ["WS_EMIT_SIO_PING_TIMEOUT"], parse: duration(100, 300_000), help: "Socket.IO: close a session whose pong is this late" },
   { key: "sioMaxHttpBufferBytes", flag: "sio-max-http-buffer", env: ["WS_EMIT_SIO_MAX_HTTP_BUFFER"], parse: size(1024, 64 * 1024 ** 2), help: "Socket.IO: largest long-polling POST body (e.g. 1m)" },

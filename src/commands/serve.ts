@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { createMemoryEngine } from "../engine/memory.ts";
+import { createRedisEngine } from "../engine/redis.ts";
 import type { Engine } from "../engine/types.ts";
 import { createHub } from "../hub.ts";
 import { createLogger } from "../log.ts";
@@ -19,6 +20,7 @@ import { drain } from "../shutdown.ts";
 import { VERSION } from "../version.ts";
 import { loadConfigOrExit } from "./load-config.ts";
 import { serveArgs } from "./serve-args.ts";
+import { isWorker, reportListening, superviseWorkers } from "./workers.ts";
 
 export default defineCommand({
   meta: { name: "serve", description: "Run the server (the default command)." },
@@ -26,6 +28,7 @@ export default defineCommand({
   async run({ rawArgs }) {
     const config = loadConfigOrExit(rawArgs);
     const log = createLogger(config.logLevel, config.logFormat);
+    if (config.workers !== 1 && !isWorker()) return superviseWorkers(config, log);
     const metrics = createMetrics();
     let running: RunningServer | undefined;
     const hub = createHub(
@@ -45,7 +48,9 @@ export default defineCommand({
     hub.addFormat(webdisFormat);
     hub.addFormat(wspushFormat);
     hub.addFormat(wspushSseFormat);
-    const engine: Engine = createMemoryEngine(hub, config.roomspaceSecrets);
+    const engine: Engine = config.redis
+      ? createRedisEngine({ url: config.redis, config, hub, log, metrics })
+      : createMemoryEngine(hub, config.roomspaceSecrets);
 
     try {
       running = startServer({ config, log, hub, engine, metrics, routes: [socketIo.route, sseRoute] }, (ctx) => {
@@ -105,14 +110,16 @@ export default defineCommand({
     });
     // Announced only now: whoever waits for this line (systemd, tests) may signal us at once,
     // and a signal that arrives before its handler is installed kills the process.
-    log.info(`listening on ${r.url}`, {
-      url: r.url,
-      version: VERSION,
-      engine: engine.kind,
-      cors: config.cors,
-      emit_auth: config.secret ? "secret" : "loopback only",
-      ...(r.metricsUrl ? { metrics: r.metricsUrl } : {}),
-    });
+    if (isWorker()) reportListening(log, r.url, r.server.port!);
+    else
+      log.info(`listening on ${r.url}`, {
+        url: r.url,
+        version: VERSION,
+        engine: engine.kind,
+        cors: config.cors,
+        emit_auth: config.secret ? "secret" : "loopback only",
+        ...(r.metricsUrl ? { metrics: r.metricsUrl } : {}),
+      });
     if (r.metricsUrl) log.info(`metrics on ${r.metricsUrl}/metrics`);
     await new Promise(() => {}); // run until a signal
   },

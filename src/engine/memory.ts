@@ -6,7 +6,7 @@ export function createMemoryEngine(hub: Hub, secrets: Map<string, string>): Engi
   const store = new Map(secrets);
   return {
     kind: "memory",
-    publish: async (msg) => hub.deliver(msg),
+    publish: async (msg) => ({ delivered: hub.deliver(msg), cluster: null }),
     roomspaceSecret: async (name) => store.get(name) ?? null,
     async setRoomspaceSecret(name, secret) {
       if (secret === null) store.delete(name);

@@ -6,14 +6,24 @@ import type { EmitMessage, IngestSource } from "../message.ts";
  */
 export interface Engine {
   readonly kind: "memory" | "redis";
-  /** Deliver to every subscriber on every node, exactly once. Resolves to local deliveries. */
-  publish(msg: EmitMessage, source: IngestSource): Promise<number>;
+  /**
+   * Deliver to every subscriber on every node, exactly once. Local subscribers get it at once;
+   * the result says how many, and whether the other nodes were reached.
+   */
+  publish(msg: EmitMessage, source: IngestSource): Promise<PublishResult>;
   /** The roomspace's secret; null when unset. Throws EngineUnavailable when the store cannot answer. */
   roomspaceSecret(roomspace: string): Promise<string | null>;
   setRoomspaceSecret(roomspace: string, secret: string | null): Promise<void>;
   /** false while the engine cannot fan out (Redis down or subscription dead). */
   ready(): boolean;
   close(): Promise<void>;
+}
+
+export interface PublishResult {
+  /** Local subscriptions that received it. */
+  delivered: number;
+  /** true: handed to Redis for the other nodes; false: Redis could not take it (other nodes missed it); null: single node. */
+  cluster: boolean | null;
 }
 
 export class EngineUnavailable extends Error {}

@@ -6,6 +6,7 @@ import { isLoopback, json, readJson } from "../http-util.ts";
 import type { EmitMessage } from "../message.ts";
 import { isValidRoomspace } from "../rooms.ts";
 import { parseEmit } from "./emit-request.ts";
+import { EngineUnavailable } from "../engine/types.ts";
 
 export const MAX_BATCH = 1000;
 
@@ -48,13 +49,17 @@ export async function handleEmit(ctx: Ctx, req: Request, ip: string): Promise<Re
     msgs.push(p.value);
   }
 
-  const delivered: number[] = [];
-  for (const m of msgs) delivered.push(await ctx.engine.publish(m, "http"));
+  // Publishes start in order (so one connection keeps them ordered) and are awaited together.
+  const results = await Promise.all(msgs.map((m) => ctx.engine.publish(m, "http")));
   ctx.metrics.inc("ws_emit_events_in_total", { source: "http" }, msgs.length);
   ctx.metrics.observe("ws_emit_emit_duration_seconds", (performance.now() - started) / 1000);
-  const total = delivered.reduce((a, b) => a + b, 0);
-  if (Array.isArray(body)) return json({ ok: true, emitted: msgs.length, delivered: total, results: delivered.map((d) => ({ delivered: d })) });
-  return json({ ok: true, delivered: total, rooms: msgs[0]!.rooms });
+  const total = results.reduce((a, r) => a + r.delivered, 0);
+  // Never claim the other nodes got it when Redis did not take it: local delivery cannot be undone, so 200 + cluster:false.
+  const cluster = results.some((r) => r.cluster === false) ? false : results[0]!.cluster;
+  const clusterInfo = cluster === null ? {} : cluster ? { cluster: true } : { cluster: false, warning: "Redis is unreachable: delivered on this node only" };
+  if (Array.isArray(body))
+    return json({ ok: true, emitted: msgs.length, delivered: total, ...clusterInfo, results: results.map((r) => ({ delivered: r.delivered, ...(r.cluster === null ? {} : { cluster: r.cluster }) })) });
+  return json({ ok: true, delivered: total, rooms: msgs[0]!.rooms, ...clusterInfo });
 }
 
 /** Set or delete a roomspace secret (in-memory engine, or Redis when configured). */
@@ -62,7 +67,7 @@ export async function handleRoomspaceSecret(ctx: Ctx, req: Request, ip: string, 
   if (!isValidRoomspace(name)) throw new HttpError(400, "bad_request", "a roomspace name may only use letters, digits, '.', '_' and '-'");
   if (req.method === "DELETE") {
     authorize(ctx, req, ip, undefined);
-    await ctx.engine.setRoomspaceSecret(name, null);
+    await storeSecret(ctx, name, null);
     return json({ ok: true, roomspace: name, secret: false });
   }
   const body = await readJson(req, 64 * 1024);
@@ -70,6 +75,15 @@ export async function handleRoomspaceSecret(ctx: Ctx, req: Request, ip: string, 
   authorize(ctx, req, ip, undefined);
   if (typeof secret !== "string" || secret.length === 0 || secret.length > 1024)
     throw new HttpError(400, "bad_request", 'body must be {"secret":"<1 to 1024 characters>"}');
-  await ctx.engine.setRoomspaceSecret(name, secret);
+  await storeSecret(ctx, name, secret);
   return json({ ok: true, roomspace: name, secret: true });
+}
+
+async function storeSecret(ctx: Ctx, name: string, secret: string | null): Promise<void> {
+  try {
+    await ctx.engine.setRoomspaceSecret(name, secret);
+  } catch (e) {
+    if (e instanceof EngineUnavailable) throw new HttpError(503, "unavailable", "the secret store is unreachable; try again later", { "Retry-After": "1" });
+    throw e;
+  }
 }

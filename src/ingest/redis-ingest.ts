@@ -22,6 +22,7 @@ import type { Metrics } from "../metrics.ts";
 import { parseEmit } from "./emit-request.ts";
 import { parseEmitterMessage } from "./emitter.ts";
 import { parseSocketioQueueMessage } from "./socketio-queue.ts";
+import { singleNodeUrl } from "../engine/redis-url.ts";
 
 export const EMITTER_PATTERN = "socket.io#*";
 /** Formats that receive plain-channel text (`EmitMessage.only`). */
@@ -68,7 +69,7 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
 
   // Classic PUBLISH reaches every node of a Redis Cluster, so one plain connection to the
   // given node is enough for ingest; sharded fan-out is the engine's business.
-  const url = opts.url.replace(/^(rediss?)\+cluster:/, "$1:");
+  const url = singleNodeUrl(opts.url);
   const sub = new Redis(url, {
     // We subscribe on every `ready` ourselves, so a subscribe that failed while Redis was
     // down is not lost and nothing is queued while disconnected.

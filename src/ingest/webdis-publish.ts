@@ -27,7 +27,7 @@ export async function handleWebdisPublish(ctx: Ctx, req: Request, url: URL, ip: 
   if (req.method === "GET" && slash < 0) throw new HttpError(400, "bad_request", "use /PUBLISH/<channel>/<message>");
   const r = parseRoom(channel);
   if (!r.ok) throw new HttpError(400, "bad_request", `channel: ${r.error}`);
-  const delivered = await ctx.engine.publish({ event: "message", args: [message], namespace: DEFAULT_NAMESPACE, rooms: [r.room], raw: message }, "webdis");
+  const { delivered } = await ctx.engine.publish({ event: "message", args: [message], namespace: DEFAULT_NAMESPACE, rooms: [r.room], raw: message }, "webdis");
   ctx.metrics.inc("ws_emit_events_in_total", { source: "webdis" });
   return json({ PUBLISH: delivered });
 }

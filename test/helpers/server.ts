@@ -14,7 +14,7 @@ export interface Started {
   /** Every stdout+stderr line so far. */
   lines: string[];
   /** Resolves with the first line matching `re` (already seen or future). */
-  waitForLine(re: RegExp, timeoutMs?: number): Promise<string>;
+  waitForLine(re: RegExp, timeoutMs?: number, since?: number): Promise<string>;
   stop(signal?: NodeJS.Signals): Promise<number>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -65,8 +65,9 @@ export async function startWsEmit(args: string[] = [], opts: StartOptions = {}):
   };
   pump(proc.stdout);
   pump(proc.stderr);
-  const waitForLine = (re: RegExp, timeoutMs = 10_000) => {
-    const seen = lines.find((l) => re.test(l));
+  /** `since`: only lines from that index on count (pass `lines.length` to wait for a new one). */
+  const waitForLine = (re: RegExp, timeoutMs = 10_000, since = 0) => {
+    const seen = lines.slice(since).find((l) => re.test(l));
     if (seen) return Promise.resolve(seen);
     return new Promise<string>((res, rej) => {
       const t = setTimeout(() => rej(new Error(`no line matching ${re} within ${timeoutMs} ms; output:\n${lines.join("\n")}`)), timeoutMs);

@@ -1,0 +1,133 @@
+/**
+ * `--workers N|auto`: the serve command forks N copies of itself that share the port
+ * (SO_REUSEPORT, set in server.ts when workers ≠ 1) and fan out through Redis, so one machine
+ * uses all its cores. The parent only supervises: it learns the port from the first worker
+ * (so port 0 resolves to one shared port), prints one `listening on` line, forwards SIGTERM and
+ * SIGINT and exits when every worker has drained, and restarts a crashed worker (bounded).
+ */
+import { availableParallelism } from "node:os";
+import type { Config } from "../config.ts";
+import type { Logger } from "../log.ts";
+import { VERSION } from "../version.ts";
+
+/** Set in a worker's environment (to its index) so it serves instead of forking again. */
+const WORKER_ENV = "WS_EMIT_WORKER";
+/** More crashes than this within a minute means something is wrong beyond one bad request. */
+const MAX_RESTARTS_PER_MINUTE = 5;
+
+export const isWorker = (): boolean => !!process.env[WORKER_ENV];
+
+type ListeningMsg = { type: "listening"; url: string; port: number; pid: number };
+
+/** In a worker: tell the supervisor where it listens; stop when the supervisor is gone. */
+export function reportListening(log: Logger, url: string, port: number): void {
+  log.info(`worker ${process.env[WORKER_ENV]} (pid ${process.pid}) serving ${url}`);
+  const msg: ListeningMsg = { type: "listening", url, port, pid: process.pid };
+  process.send?.(msg);
+  // An orphaned worker would hold the port forever: drain and exit like on SIGTERM.
+  process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
+}
+
+/** The command line that starts this program again, from source or as the compiled binary. */
+function selfCommand(): string[] {
+  const script = process.argv[1] ?? "";
+  // A compiled binary reports its embedded entry point (/$bunfs/…) as argv[1].
+  const compiled = script.startsWith("/$bunfs/") || script.includes("~BUN") || script === process.execPath;
+  return compiled || script === "" ? [process.execPath, ...process.argv.slice(2)] : [process.execPath, script, ...process.argv.slice(2)];
+}
+
+export async function superviseWorkers(config: Config, log: Logger): Promise<void> {
+  const n = config.workers === 0 ? availableParallelism() : config.workers;
+  const base = selfCommand();
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  let port = config.port;
+  const procs = new Map<number, Bun.Subprocess>();
+  const crashes: number[] = [];
+  let stopping = false;
+
+  function spawnWorker(i: number): Promise<ListeningMsg> {
+    // The last --address wins, so appending pins every worker to the one shared port.
+    const cmd = port === 0 ? base : [...base, "--address", `${host}:${port}`];
+    return new Promise((resolve, reject) => {
+      const proc = Bun.spawn(cmd, {
+        env: { ...process.env, [WORKER_ENV]: String(i) },
+        stdio: ["ignore", "inherit", "inherit"],
+        // Own process group: a Ctrl-C reaches only the supervisor, which forwards it once.
+        detached: true,
+        ipc(m) {
+          const msg = m as ListeningMsg;
+          if (msg?.type === "listening") resolve(msg);
+        },
+      });
+      procs.set(i, proc);
+      proc.exited.then(() => {
+        reject(new Error(`worker ${i} exited (${proc.signalCode ?? proc.exitCode}) before listening`));
+        onExit(i, proc);
+      });
+    });
+  }
+
+  function onExit(i: number, proc: Bun.Subprocess) {
+    if (procs.get(i) === proc) procs.delete(i);
+    if (stopping) {
+      if (procs.size === 0) {
+        log.info("all workers stopped");
+        process.exit(0);
+      }
+      return;
+    }
+    const now = Date.now();
+    crashes.push(now);
+    while (crashes.length && crashes[0]! < now - 60_000) crashes.shift();
+    if (crashes.length > MAX_RESTARTS_PER_MINUTE) {
+      log.error(`worker ${i} (pid ${proc.pid}) exited (${proc.signalCode ?? proc.exitCode}); more than ${MAX_RESTARTS_PER_MINUTE} crashes in a minute: stopping`);
+      stopAll("SIGTERM", 1);
+      return;
+    }
+    const delay = 250 * crashes.length;
+    log.error(`worker ${i} (pid ${proc.pid}) exited (${proc.signalCode ?? proc.exitCode}); restarting in ${delay} ms`);
+    setTimeout(() => {
+      if (stopping) return;
+      spawnWorker(i).catch((e) => log.error((e as Error).message));
+    }, delay);
+  }
+
+  function stopAll(sig: NodeJS.Signals, code: number) {
+    stopping = true;
+    for (const p of procs.values()) p.kill(sig);
+    if (procs.size === 0) process.exit(code);
+    // Workers drain for --drain; after that (and a margin) nothing should still run.
+    setTimeout(() => {
+      for (const p of procs.values()) p.kill("SIGKILL");
+      process.exit(code || 1);
+    }, config.drainMs + 5000).unref();
+    if (code !== 0) Promise.all([...procs.values()].map((p) => p.exited)).then(() => process.exit(code));
+  }
+
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn(`${sig} again: killing workers`);
+      for (const p of procs.values()) p.kill("SIGKILL");
+      process.exit(1);
+    }
+    log.info(`${sig}: stopping ${procs.size} workers`);
+    stopAll(sig, 0);
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+
+  let first: ListeningMsg;
+  try {
+    // The first worker resolves port 0; the others join it on that port.
+    first = await spawnWorker(1);
+    port = first.port;
+    const rest = await Promise.all(Array.from({ length: n - 1 }, (_, k) => spawnWorker(k + 2)));
+    // The kernel picks a worker per TCP connection; an Engine.IO polling session spans several.
+    log.warn("--workers: Socket.IO HTTP long-polling sessions break when their requests reach different workers; have Socket.IO clients use transports: [\"websocket\"] (WebSocket and SSE clients are unaffected)");
+    log.info(`listening on ${first.url}`, { url: first.url, version: VERSION, engine: "redis", workers: n, pids: [first.pid, ...rest.map((r) => r.pid)] });
+  } catch (e) {
+    log.error(`cannot start ${n} workers: ${(e as Error).message}`);
+    stopAll("SIGTERM", 1);
+  }
+  await new Promise(() => {}); // run until a signal
+}

@@ -1,0 +1,54 @@
+/**
+ * What nodes say to each other on the fan-out channel(s). Pure.
+ *
+ * One JSON array per Redis message, positional to stay small (measured in bench/fanout-codec.ts):
+ *   emit:   ["e", node, event, namespace, rooms|null, args] + [raw|null, only] when the message has them
+ *   canary: ["c", node, seq]
+ * `node` is the sender's id: a node skips its own emits (it delivered them locally already)
+ * and only listens to its own canaries.
+ */
+import type { EmitMessage } from "../message.ts";
+
+export type Fanout = { kind: "emit"; node: string; msg: EmitMessage } | { kind: "canary"; node: string; seq: number };
+
+export function encodeEmit(node: string, msg: EmitMessage): string {
+  const base = ["e", node, msg.event, msg.namespace, msg.rooms, msg.args];
+  if (msg.only !== undefined) base.push(msg.raw ?? null, msg.only);
+  else if (msg.raw !== undefined) base.push(msg.raw);
+  return JSON.stringify(base);
+}
+
+export function encodeCanary(node: string, seq: number): string {
+  return JSON.stringify(["c", node, seq]);
+}
+
+/** Parse one fan-out message; anything malformed (another deployment, a stray PUBLISH) is an error. */
+export function decodeFanout(text: string): { ok: true; value: Fanout } | { ok: false; error: string } {
+  let x: unknown;
+  try {
+    x = JSON.parse(text);
+  } catch {
+    return { ok: false, error: "not JSON" };
+  }
+  if (!Array.isArray(x) || typeof x[1] !== "string") return { ok: false, error: "not a fan-out array" };
+  const node = x[1];
+  if (x[0] === "c") {
+    if (x.length !== 3 || typeof x[2] !== "number") return { ok: false, error: "malformed canary" };
+    return { ok: true, value: { kind: "canary", node, seq: x[2] } };
+  }
+  if (x[0] === "e") {
+    const [, , event, namespace, rooms, args, raw, only] = x;
+    if (x.length < 6 || x.length > 8 || typeof event !== "string" || typeof namespace !== "string" || !Array.isArray(args))
+      return { ok: false, error: "malformed emit" };
+    if (rooms !== null && !isStrings(rooms)) return { ok: false, error: "malformed emit rooms" };
+    if (x.length >= 7 && raw !== null && typeof raw !== "string") return { ok: false, error: "malformed emit raw" };
+    if (x.length === 8 && !isStrings(only)) return { ok: false, error: "malformed emit formats" };
+    const msg: EmitMessage = { event, namespace, rooms: rooms as string[] | null, args };
+    if (typeof raw === "string") msg.raw = raw;
+    if (x.length === 8) msg.only = only as string[];
+    return { ok: true, value: { kind: "emit", node, msg } };
+  }
+  return { ok: false, error: `unknown kind ${JSON.stringify(x[0])}` };
+}
+
+const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((r) => typeof r === "string");

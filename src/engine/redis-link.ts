@@ -1,0 +1,169 @@
+/**
+ * The Redis connections of one node: a command connection (GET/SET/PUBLISH, auto-pipelined,
+ * fails fast while disconnected) and a subscriber on the fan-out channel(s). One Redis uses
+ * PUBLISH/SUBSCRIBE on one channel; Redis Cluster uses SPUBLISH/SSUBSCRIBE on sharded channels.
+ * Reconnects, errors and (re)subscriptions are logged and counted here.
+ */
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
+import type { Logger } from "../log.ts";
+import type { Metrics } from "../metrics.ts";
+import type { RedisTarget } from "./redis-url.ts";
+
+export interface LinkOptions {
+  target: RedisTarget;
+  channels: string[];
+  commandTimeoutMs: number;
+  log: Logger;
+  metrics: Metrics;
+  onMessage(channel: string, text: string): void;
+  /** Called each time the subscriber has (re)subscribed every channel. */
+  onSubscribed(): void;
+  /** Called when the subscriber loses its connection. */
+  onUnsubscribed(): void;
+}
+
+export interface RedisLink {
+  readonly sharded: boolean;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string): Promise<void>;
+  del(key: string): Promise<void>;
+  publish(channel: string, payload: string): Promise<void>;
+  /** Command connection up (publishes and lookups can succeed). */
+  commandReady(): boolean;
+  /** Drop the subscriber connection and subscribe again on a fresh one. */
+  resubscribe(): void;
+  close(): Promise<void>;
+}
+
+/** Exponential backoff capped at 2 s with jitter, forever: a node must come back by itself. */
+const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100);
+
+export function createRedisLink(o: LinkOptions): RedisLink {
+  const { log, metrics, target } = o;
+  let closing = false;
+
+  /** Log transitions once, not each failed attempt's error twice. */
+  function watch(client: Redis | Cluster, role: string) {
+    let lastError = "";
+    client.on("error", (e: Error) => {
+      if (closing) return;
+      const text = e.message || String(e);
+      if (text !== lastError) log.warn(`redis ${role}: ${text}`);
+      else log.debug(`redis ${role}: ${text}`);
+      lastError = text;
+    });
+    client.on("reconnecting", (delay: unknown) => {
+      if (closing) return;
+      metrics.inc("ws_emit_redis_reconnects_total", { client: role });
+      log.warn(`redis ${role} reconnecting${typeof delay === "number" ? ` in ${delay} ms` : ""}`);
+    });
+    client.on("ready", () => {
+      lastError = "";
+      log.info(`redis ${role} ready`);
+    });
+  }
+
+  // --- one Redis ---
+  if (target.kind === "single") {
+    const common: RedisOptions = { retryStrategy, maxRetriesPerRequest: 1, connectTimeout: 5000 };
+    const cmd = new Redis(target.url, {
+      ...common,
+      connectionName: "ws-emit-cmd",
+      // Fail at once while disconnected: a join answers "unavailable" instead of waiting.
+      enableOfflineQueue: false,
+      commandTimeout: o.commandTimeoutMs,
+      enableAutoPipelining: true,
+    });
+    watch(cmd, "commands");
+    const sub = new Redis(target.url, { ...common, connectionName: "ws-emit-sub", autoResubscribe: false, enableOfflineQueue: false });
+    watch(sub, "subscriber");
+    // Subscribe explicitly on every ready, so we know exactly when the subscription is back.
+    sub.on("ready", () => {
+      sub
+        .subscribe(...o.channels)
+        .then(() => o.onSubscribed())
+        .catch((e) => log.warn(`redis subscribe failed: ${(e as Error).message}`));
+    });
+    sub.on("close", () => o.onUnsubscribed());
+    sub.on("message", (ch: string, text: string) => o.onMessage(ch, text));
+    return {
+      sharded: false,
+      get: (k) => cmd.get(k),
+      set: async (k, v) => void (await cmd.set(k, v)),
+      del: async (k) => void (await cmd.del(k)),
+      publish: async (ch, p) => void (await cmd.publish(ch, p)),
+      commandReady: () => cmd.status === "ready",
+      resubscribe() {
+        o.onUnsubscribed();
+        sub.disconnect(true);
+      },
+      async close() {
+        closing = true;
+        await Promise.allSettled([cmd.quit(), sub.quit()]);
+        cmd.disconnect();
+        sub.disconnect();
+      },
+    };
+  }
+
+  // --- Redis Cluster: sharded pub/sub ---
+  const nodes = target.nodes;
+  const redisOptions: RedisOptions = {
+    username: target.username,
+    password: target.password,
+    tls: target.tls ? {} : undefined,
+    connectTimeout: 5000,
+    commandTimeout: o.commandTimeoutMs,
+    maxRetriesPerRequest: 1,
+  };
+  const clusterOptions: ClusterOptions = {
+    redisOptions,
+    clusterRetryStrategy: retryStrategy,
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+  };
+  const cmd = new Cluster(nodes, clusterOptions);
+  watch(cmd, "cluster commands");
+
+  let sub: Cluster;
+  function connectSubscriber() {
+    const s = new Cluster(nodes, { ...clusterOptions, enableOfflineQueue: true, shardedSubscribers: true, redisOptions: { ...redisOptions, commandTimeout: undefined } });
+    watch(s, "cluster subscriber");
+    s.on("ready", () => {
+      // One SSUBSCRIBE per channel: each channel is its own hash slot.
+      Promise.all(o.channels.map((ch) => s.ssubscribe(ch)))
+        .then(() => {
+          if (s === sub) o.onSubscribed();
+        })
+        .catch((e) => log.warn(`redis ssubscribe failed: ${(e as Error).message}`));
+    });
+    s.on("close", () => {
+      if (s === sub) o.onUnsubscribed();
+    });
+    s.on("smessage", (ch: string, text: string) => {
+      if (s === sub) o.onMessage(ch, text);
+    });
+    return s;
+  }
+  sub = connectSubscriber();
+  return {
+    sharded: true,
+    get: (k) => cmd.get(k),
+    set: async (k, v) => void (await cmd.set(k, v)),
+    del: async (k) => void (await cmd.del(k)),
+    publish: async (ch, p) => void (await cmd.spublish(ch, p)),
+    commandReady: () => cmd.status === "ready",
+    resubscribe() {
+      o.onUnsubscribed();
+      const old = sub;
+      sub = connectSubscriber();
+      old.disconnect();
+    },
+    async close() {
+      closing = true;
+      await Promise.allSettled([cmd.quit(), sub.quit()]);
+      cmd.disconnect();
+      sub.disconnect();
+    },
+  };
+}

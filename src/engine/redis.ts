@@ -1,0 +1,217 @@
+/**
+ * The Redis engine: many ws-emit nodes on one Redis (or Redis Cluster) act as one service.
+ *
+ * publish: deliver locally at once, then PUBLISH (SPUBLISH on a cluster) to the other nodes,
+ * tagged with this node's id; every node delivers what other nodes sent and skips its own,
+ * so each subscriber gets an emit exactly once. One command connection (auto-pipelined)
+ * keeps the events of one publisher in order.
+ *
+ * Redis pub/sub is at-most-once: what is published while a subscriber reconnects is lost for
+ * that node. A subscription can also die silently, so each node sends itself a canary through
+ * every fan-out channel; one that does not come back marks the node unready, counts, and
+ * forces a fresh subscription.
+ */
+import type { Config } from "../config.ts";
+import type { Hub } from "../hub.ts";
+import type { Logger } from "../log.ts";
+import type { EmitMessage } from "../message.ts";
+import type { Metrics } from "../metrics.ts";
+import { decodeFanout, encodeCanary, encodeEmit } from "./fanout-codec.ts";
+import { createRedisLink } from "./redis-link.ts";
+import { parseRedisTarget, redact } from "./redis-url.ts";
+import { createSecretCache } from "./secret-cache.ts";
+import { groupRooms, shardChannels, shardOf, singleChannel } from "./shards.ts";
+import { EngineUnavailable, type Engine } from "./types.ts";
+
+export interface RedisEngineDeps {
+  url: string;
+  config: Config;
+  hub: Hub;
+  log: Logger;
+  metrics: Metrics;
+}
+
+export function createRedisEngine({ url, config, hub, log, metrics }: RedisEngineDeps): Engine {
+  const parsed = parseRedisTarget(url);
+  if (!parsed.ok) throw new Error(parsed.error);
+  const target = parsed.value;
+  const sharded = target.kind === "cluster";
+  const shards = sharded ? config.redisShards : 1;
+  const channels = sharded ? shardChannels(config.redisPrefix, shards) : [singleChannel(config.redisPrefix)];
+  const nodeId = crypto.randomUUID().replace(/-/g, "").slice(0, 12);
+  log.info(`redis engine: ${redact(url)} (${sharded ? `cluster, ${shards} sharded fan-out channels` : `channel ${channels[0]}`}), node ${nodeId}`);
+
+  let closed = false;
+  let subscribed = false;
+  let unsubscribedSince = Date.now();
+  /** Set when a full canary round came back; cleared by a missed canary or a lost subscription. */
+  let healthy = false;
+  let seq = 0;
+  /** Canary seq per channel still awaited, and when it was sent. */
+  const pending = new Map<string, number>();
+  let roundSentAt = 0;
+  let checkTimer: Timer | undefined;
+  const canaryTimeoutMs = Math.min(config.redisCanaryTimeoutMs, config.redisCanaryMs);
+
+  function setHealthy(h: boolean, why: string) {
+    if (h === healthy) return;
+    healthy = h;
+    if (h) log.info(`redis fan-out healthy (${why})`);
+    else log.warn(`redis fan-out unhealthy: ${why}`);
+  }
+
+  function onMessage(channel: string, text: string) {
+    const f = decodeFanout(text);
+    if (!f.ok) {
+      metrics.inc("ws_emit_events_invalid_total", { source: "cluster" });
+      log.debug(`ignored a malformed fan-out message on ${channel}: ${f.error}`);
+      return;
+    }
+    const v = f.value;
+    if (v.kind === "canary") {
+      if (v.node === nodeId && pending.get(channel) === v.seq) {
+        pending.delete(channel);
+        if (pending.size === 0) {
+          clearTimeout(checkTimer);
+          setHealthy(true, `canary back in ${Date.now() - roundSentAt} ms`);
+        }
+      }
+      return;
+    }
+    if (v.node === nodeId) return; // delivered locally when it was published
+    metrics.inc("ws_emit_events_in_total", { source: "cluster" });
+    hub.deliver(v.msg);
+  }
+
+  const link = createRedisLink({
+    target,
+    channels,
+    commandTimeoutMs: config.redisTimeoutMs,
+    log,
+    metrics,
+    onMessage,
+    onSubscribed() {
+      subscribed = true;
+      clearTimeout(checkTimer);
+      pending.clear();
+      // Prove the new subscription right away instead of at the next tick.
+      sendCanaries();
+    },
+    onUnsubscribed() {
+      if (!subscribed) return;
+      subscribed = false;
+      unsubscribedSince = Date.now();
+      clearTimeout(checkTimer);
+      pending.clear();
+      setHealthy(false, "subscriber disconnected");
+    },
+  });
+
+  /** A canary Redis took did not come back: the subscription is dead even if its socket looks fine. */
+  function canaryLost() {
+    clearTimeout(checkTimer);
+    metrics.inc("ws_emit_redis_canary_failures_total");
+    log.warn(`redis canary not back within ${canaryTimeoutMs} ms on ${pending.size} of ${channels.length} channel(s): resubscribing`);
+    pending.clear();
+    setHealthy(false, "canary lost");
+    link.resubscribe();
+  }
+
+  /** One canary round: a canary on every channel, checked after the timeout. */
+  function sendCanaries() {
+    if (closed) return;
+    if (!subscribed || !link.commandReady()) {
+      // Not a silent failure: the connection says so. Forget the round; reconnecting is ioredis's job.
+      clearTimeout(checkTimer);
+      pending.clear();
+      setHealthy(false, !link.commandReady() ? "redis unreachable" : "not subscribed");
+      // Redis answers commands but our subscription never came back: do not wait forever.
+      if (link.commandReady() && !subscribed && Date.now() - unsubscribedSince > 3 * config.redisCanaryMs) {
+        log.warn("redis answers but the subscription has not come back: resubscribing");
+        unsubscribedSince = Date.now();
+        link.resubscribe();
+      }
+      return;
+    }
+    // The previous round is still out (its timer may not have fired yet when timeout = interval).
+    if (pending.size > 0) return canaryLost();
+    roundSentAt = Date.now();
+    const s = ++seq;
+    for (const ch of channels) {
+      pending.set(ch, s);
+      link.publish(ch, encodeCanary(nodeId, s)).catch((e) => log.debug(`canary publish failed: ${(e as Error).message}`));
+    }
+    checkTimer = setTimeout(() => {
+      if (closed || pending.size === 0 || seq !== s) return;
+      if (!link.commandReady()) {
+        pending.clear();
+        setHealthy(false, "redis unreachable");
+        return;
+      }
+      canaryLost();
+    }, canaryTimeoutMs);
+  }
+  const canaryTimer = setInterval(sendCanaries, config.redisCanaryMs);
+
+  const secrets = createSecretCache(
+    async (name) => {
+      try {
+        return await link.get(config.secretPrefix + name);
+      } catch (e) {
+        throw new EngineUnavailable(`secret lookup failed: ${(e as Error).message}`);
+      }
+    },
+    { ttlMs: config.secretCacheMs },
+  );
+
+  /** Emits that reached this node only since publishing last failed (logged once per outage, counted always). */
+  let localOnly = 0;
+
+  /** Hand one message to Redis for the other nodes; false when Redis did not take it. */
+  async function fanOut(channel: string, msg: EmitMessage): Promise<boolean> {
+    try {
+      await link.publish(channel, encodeEmit(nodeId, msg));
+      if (localOnly > 0) {
+        log.info(`redis publishes work again; ${localOnly} emit(s) reached this node only meanwhile`);
+        localOnly = 0;
+      }
+      return true;
+    } catch (e) {
+      metrics.inc("ws_emit_drops_total", { reason: "cluster_publish" });
+      if (localOnly++ === 0) log.warn(`emits reach this node only until Redis is back: publish failed: ${(e as Error).message}`);
+      return false;
+    }
+  }
+
+  return {
+    kind: "redis",
+    async publish(msg) {
+      const delivered = hub.deliver(msg);
+      let sent: Array<Promise<boolean>>;
+      if (!sharded) sent = [fanOut(channels[0]!, msg)];
+      else if (msg.rooms === null) sent = [fanOut(channels[shardOf(msg.namespace, null, shards)]!, msg)];
+      else sent = [...groupRooms(msg.namespace, msg.rooms, shards)].map(([k, rooms]) => fanOut(channels[k]!, { ...msg, rooms }));
+      const ok = (await Promise.all(sent)).every(Boolean);
+      return { delivered, cluster: ok };
+    },
+    // --roomspace-secret values win over Redis (fixed secrets for a few roomspaces need no Redis key).
+    roomspaceSecret: (name) => (config.roomspaceSecrets.has(name) ? Promise.resolve(config.roomspaceSecrets.get(name)!) : secrets.get(name)),
+    async setRoomspaceSecret(name, secret) {
+      try {
+        if (secret === null) await link.del(config.secretPrefix + name);
+        else await link.set(config.secretPrefix + name, secret);
+      } catch (e) {
+        throw new EngineUnavailable(`cannot store the secret: ${(e as Error).message}`);
+      } finally {
+        secrets.invalidate(name);
+      }
+    },
+    ready: () => !closed && healthy && subscribed && link.commandReady(),
+    async close() {
+      closed = true;
+      clearInterval(canaryTimer);
+      clearTimeout(checkTimer);
+      await link.close();
+    },
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Fan-out channel names. Pure.
+ *
+ * One Redis: a single channel `<prefix>:fanout`, so one publisher connection keeps every
+ * event in order. Redis Cluster: `shards` sharded channels `{<prefix>:fanout:<k>}`; the hash
+ * tag pins each to one slot (so one SSUBSCRIBE per channel is legal) and the slots spread
+ * over the masters, so fan-out throughput grows with them. A room always maps to the same
+ * channel, which keeps the events of one room from one publisher in order.
+ */
+
+export function singleChannel(prefix: string): string {
+  return `${prefix}:fanout`;
+}
+
+export function shardChannels(prefix: string, shards: number): string[] {
+  return Array.from({ length: shards }, (_, k) => `{${prefix}:fanout:${k}}`);
+}
+
+/** FNV-1a over UTF-16 code units: stable across processes and versions, cheap. */
+export function hashKey(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * Which shard carries this room (or, for a namespace-wide broadcast, this namespace)?
+ * Rooms of different namespaces are different rooms, so the namespace is part of the key.
+ */
+export function shardOf(namespace: string, room: string | null, shards: number): number {
+  return hashKey(room === null ? `ns|${namespace}` : `${namespace}|${room}`) % shards;
+}
+
+/** Split a message's rooms by shard: one publish per shard keeps each room on its channel. */
+export function groupRooms(namespace: string, rooms: string[], shards: number): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const r of rooms) {
+    const k = shardOf(namespace, r, shards);
+    const list = out.get(k);
+    if (list) list.push(r);
+    else out.set(k, [r]);
+  }
+  return out;
+}

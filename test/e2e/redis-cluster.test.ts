@@ -1,0 +1,111 @@
+/**
+ * ws-emit nodes on a real 3-master Redis Cluster: the fan-out uses sharded pub/sub
+ * (SPUBLISH/SSUBSCRIBE) over channels spread across every master, rooms on every shard
+ * get each emit exactly once and in order, and roomspace secrets are read from the cluster.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startRedisCluster, type RedisCluster } from "../helpers/redis-cluster.ts";
+import { redisCli } from "../helpers/redis.ts";
+import { emit, startWsEmit, type Started } from "../helpers/server.ts";
+import { openWs, type TestWs } from "../helpers/ws.ts";
+
+const FAST = ["--secret-cache", "300ms", "--redis-canary", "500ms", "--redis-canary-timeout", "400ms"];
+
+let cluster: RedisCluster;
+let a: Started, b: Started;
+beforeAll(async () => {
+  cluster = await startRedisCluster(3);
+  [a, b] = await Promise.all([startWsEmit(["--redis", cluster.url, ...FAST]), startWsEmit(["--redis", cluster.url, ...FAST])]);
+  await Promise.all([a.waitForLine(/redis fan-out healthy/, 20_000), b.waitForLine(/redis fan-out healthy/, 20_000)]);
+}, 60_000);
+afterAll(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+  await cluster?.[Symbol.asyncDispose]();
+});
+
+describe("Redis Cluster (sharded pub/sub)", () => {
+  test("the fan-out channels are sharded channels on every master", async () => {
+    expect(a.lines.join("\n")).toContain("cluster, 16 sharded fan-out channels");
+    const perMaster = await Promise.all(cluster.ports.map((p) => redisCli(p, "PUBSUB", "SHARDCHANNELS")));
+    const channels = perMaster.map((out) => out.split("\n").filter((l) => l.startsWith("{ws-emit:fanout:")));
+    for (const list of channels) expect(list.length).toBeGreaterThan(0);
+    expect(new Set(channels.flat()).size).toBe(16);
+    // Both ws-emit nodes subscribe each channel (SHARDNUMSUB counts subscribers on the owner).
+    const [first] = channels[0]!;
+    expect(await redisCli(cluster.ports[0]!, "PUBSUB", "SHARDNUMSUB", first!)).toBe(`${first}\n2`);
+  });
+
+  test("emits to rooms spread over all shards arrive exactly once and in order on both nodes", async () => {
+    const rooms = Array.from({ length: 24 }, (_, i) => `room-${i}`);
+    const clients: Array<{ room: string; c: TestWs }> = [];
+    for (const room of rooms)
+      for (const node of [a, b]) {
+        const c = await openWs(`${node.wsUrl}/ws?room=${room}`);
+        expect(await c.next()).toEqual({ type: "joined", room });
+        clients.push({ room, c });
+      }
+    for (let i = 0; i < 3; i++)
+      for (const room of rooms) {
+        const r = await emit(a.url, { event: "hit", room, data: i });
+        expect(r.body).toMatchObject({ ok: true, delivered: 1, cluster: true });
+      }
+    // One emit to every room at once: split by shard, still once per room.
+    const multi = await emit(a.url, { event: "multi", rooms, data: "m" });
+    expect(multi.body).toMatchObject({ ok: true, delivered: rooms.length, cluster: true });
+    // Per-room markers through B after A's publishes were taken: a duplicate would precede them.
+    for (const room of rooms) await emit(b.url, { event: "mark", room });
+    for (const { room, c } of clients) {
+      await c.next((m) => m.event === "mark", 10_000);
+      const evs = c.received.filter((m) => m.type === "event");
+      expect(evs.filter((m) => m.event === "hit").map((m) => m.data)).toEqual([0, 1, 2]);
+      expect(evs.filter((m) => m.event === "multi")).toEqual([{ type: "event", room, event: "multi", data: "m" }]);
+      c.close();
+    }
+  }, 60_000);
+
+  test("broadcast crosses nodes once", async () => {
+    const ca = await openWs(`${a.wsUrl}/ws`);
+    const cb = await openWs(`${b.wsUrl}/ws`);
+    await emit(a.url, { event: "all", data: 1 });
+    await emit(b.url, { event: "all", data: 2 });
+    for (const c of [ca, cb]) {
+      expect((await c.next((m) => m.event === "all")).data).toBe(1);
+      expect((await c.next((m) => m.event === "all")).data).toBe(2);
+    }
+    ca.close();
+    cb.close();
+  });
+
+  test("roomspace secrets are read from the cluster", async () => {
+    expect(await redisCli(cluster.ports[0]!, "-c", "SET", "ws-emit::secret::dir", "CS")).toBe("OK");
+    for (const node of [a, b]) {
+      const c = await openWs(`${node.wsUrl}/ws`);
+      c.send({ type: "join", room: "dir::f", secret: "wrong", id: 1 });
+      expect(await c.next((m) => m.id === 1)).toMatchObject({ type: "error", code: "forbidden" });
+      c.send({ type: "join", room: "dir::f", secret: "CS", id: 2 });
+      expect(await c.next((m) => m.id === 2)).toEqual({ type: "joined", room: "dir::f", id: 2 });
+      c.close();
+    }
+    expect((await fetch(`${a.url}/readyz`)).status).toBe(200);
+  });
+
+  test("a stalled shard fails its canary, the subscriber is replaced, and fan-out recovers", async () => {
+    const mark = a.lines.length;
+    const markB = b.lines.length;
+    expect(await redisCli(cluster.ports[1]!, "CLIENT", "PAUSE", "1500", "ALL")).toBe("OK");
+    await a.waitForLine(/canary not back within \d+ ms on \d+ of 16 channel/, 10_000, mark);
+    await a.waitForLine(/redis fan-out healthy/, 20_000, mark);
+    await b.waitForLine(/redis fan-out healthy/, 20_000, markB);
+    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    expect(Number(/ws_emit_redis_canary_failures_total (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    const rooms = Array.from({ length: 12 }, (_, i) => `after-${i}`);
+    const clients = await Promise.all(rooms.map((room) => openWs(`${b.wsUrl}/ws?room=${room}`)));
+    for (const c of clients) await c.next((m) => m.type === "joined");
+    const r = await emit(a.url, { event: "back", rooms });
+    expect(r.body).toMatchObject({ ok: true, cluster: true });
+    for (const c of clients) {
+      await c.next((m) => m.event === "back");
+      c.close();
+    }
+  }, 40_000);
+});
