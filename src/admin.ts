@@ -61,6 +61,7 @@ export function createAdmin(ctx: Ctx): Admin {
     const byTransport = connectionsByTransport();
     return {
       version: VERSION,
+      pid: process.pid,
       engine: ctx.engine.kind,
       uptime_s: Math.round((Date.now() - ctx.state.startedAt) / 1000),
       draining: ctx.state.draining,
@@ -83,7 +84,7 @@ export function createAdmin(ctx: Ctx): Admin {
       if (req.method !== "GET" && req.method !== "HEAD") methodNotAllowed("GET");
       switch (path) {
         case "/healthz":
-          return json({ ok: true, version: VERSION, uptime_s: Math.round((Date.now() - ctx.state.startedAt) / 1000) });
+          return json({ ok: true, version: VERSION, pid: process.pid, uptime_s: Math.round((Date.now() - ctx.state.startedAt) / 1000) });
         case "/readyz": {
           const engineReady = ctx.engine.ready();
           const ready = !ctx.state.draining && engineReady;
