@@ -72,6 +72,8 @@ export function createAdmin(ctx: Ctx): Admin {
       top_rooms: Object.fromEntries(rooms.slice(0, 100)),
       events_in: metrics.total("ws_emit_events_in_total"),
       deliveries: metrics.total("ws_emit_deliveries_total"),
+      /** Socket.IO polling requests passed to the worker owning their session (--workers). */
+      sio_forwards: metrics.total("ws_emit_sio_forwards_total"),
       /** Per-second averages over the last minute. */
       rates_1m: rates.rates(60),
     };

@@ -6,6 +6,7 @@ import { createHub } from "../hub.ts";
 import { createLogger } from "../log.ts";
 import { RAW_FORMATS, startRedisIngest } from "../ingest/redis-ingest.ts";
 import { createMetrics } from "../metrics.ts";
+import { workerLinkFromEnv } from "../protocols/engineio-forward.ts";
 import { createSocketIo } from "../protocols/engineio-routes.ts";
 import { nativeFormat } from "../protocols/native.ts";
 import { createSseEnvelopeFormat, createSseFormat } from "../protocols/sse.ts";
@@ -38,7 +39,9 @@ export default defineCommand({
     );
     hub.addFormat(nativeFormat);
     hub.addFormat(sioFormat);
-    const socketIo = createSocketIo();
+    // Under --workers, polling requests for another worker's session are passed to that worker.
+    const link = isWorker() ? workerLinkFromEnv(log) : null;
+    const socketIo = createSocketIo(link);
     // SSE resume: with --sse-history N every event gets an `id:` and the last N are kept.
     const sseHistory = config.sseHistory > 0 ? createSseHistory(config.sseHistory) : null;
     if (sseHistory) hub.onDeliver((m) => sseHistory.record(m));
@@ -65,6 +68,14 @@ export default defineCommand({
       process.exit(1);
     }
     const r = running;
+    if (link) {
+      try {
+        link.listen((req, url, srv) => socketIo.forwarded(req, url, srv), Math.max(config.sioMaxHttpBufferBytes, 64 * 1024) + 1024);
+      } catch (e) {
+        log.error(`cannot listen on the private worker socket ${link.socketPath}: ${(e as Error).message}`);
+        process.exit(1);
+      }
+    }
     // What backends PUBLISH (Flask-SocketIO, JSON, socket.io emitter), delivered locally only.
     const ingest = config.redis ? startRedisIngest({ url: config.redis, config, log, metrics, deliver: (m) => hub.deliver(m) }) : null;
     if (ingest) {
@@ -92,6 +103,7 @@ export default defineCommand({
         .then(async (d) => {
           // The Redis ingest subscriber goes last, bounded in time like the engine.
           if (ingest) await Promise.race([ingest.close(), Bun.sleep(3000)]);
+          link?.close();
           log.info(`stopped (${d.closed} connections closed${d.leftover ? `, ${d.leftover} cut off at the end of the grace period` : ""})`);
           process.exit(0);
         })

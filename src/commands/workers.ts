@@ -4,14 +4,19 @@
  * uses all its cores. The parent only supervises: it learns the port from the first worker
  * (so port 0 resolves to one shared port), prints one `listening on` line, forwards SIGTERM and
  * SIGINT and exits when every worker has drained, and restarts a crashed worker (bounded).
+ * It also makes the private directory and token with which workers pass Socket.IO long-polling
+ * requests to the worker that owns the session (see protocols/engineio-forward.ts).
  */
-import { availableParallelism } from "node:os";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
+import { LINK_ENV } from "../protocols/engineio-forward.ts";
 import { VERSION } from "../version.ts";
 
 /** Set in a worker's environment (to its index) so it serves instead of forking again. */
-const WORKER_ENV = "WS_EMIT_WORKER";
+const WORKER_ENV = LINK_ENV.index;
 /** More crashes than this within a minute means something is wrong beyond one bad request. */
 const MAX_RESTARTS_PER_MINUTE = 5;
 
@@ -44,13 +49,17 @@ export async function superviseWorkers(config: Config, log: Logger): Promise<voi
   const procs = new Map<number, Bun.Subprocess>();
   const crashes: number[] = [];
   let stopping = false;
+  // mkdtemp makes the directory 0700: only this user reaches the workers' private sockets.
+  const linkDir = mkdtempSync(`${tmpdir()}/ws-emit-workers-`);
+  const linkToken = randomBytes(32).toString("base64url");
+  process.on("exit", () => rmSync(linkDir, { recursive: true, force: true }));
 
   function spawnWorker(i: number): Promise<ListeningMsg> {
     // The last --address wins, so appending pins every worker to the one shared port.
     const cmd = port === 0 ? base : [...base, "--address", `${host}:${port}`];
     return new Promise((resolve, reject) => {
       const proc = Bun.spawn(cmd, {
-        env: { ...process.env, [WORKER_ENV]: String(i) },
+        env: { ...process.env, [WORKER_ENV]: String(i), [LINK_ENV.dir]: linkDir, [LINK_ENV.token]: linkToken },
         stdio: ["ignore", "inherit", "inherit"],
         // Own process group: a Ctrl-C reaches only the supervisor, which forwards it once.
         detached: true,
@@ -123,7 +132,7 @@ export async function superviseWorkers(config: Config, log: Logger): Promise<voi
     port = first.port;
     const rest = await Promise.all(Array.from({ length: n - 1 }, (_, k) => spawnWorker(k + 2)));
     // The kernel picks a worker per TCP connection; an Engine.IO polling session spans several.
-    log.warn("--workers: Socket.IO HTTP long-polling sessions break when their requests reach different workers; have Socket.IO clients use transports: [\"websocket\"] (WebSocket and SSE clients are unaffected)");
+    log.info(`socket.io long-polling requests reach the worker that owns their session through unix sockets in ${linkDir}`);
     log.info(`listening on ${first.url}`, { url: first.url, version: VERSION, engine: "redis", workers: n, pids: [first.pid, ...rest.map((r) => r.pid)] });
   } catch (e) {
     log.error(`cannot start ${n} workers: ${(e as Error).message}`);

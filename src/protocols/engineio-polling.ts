@@ -22,7 +22,8 @@ export function payload(body: string): Response {
   return new Response(body, { headers: TEXT });
 }
 
-export function pollGet(ctx: Ctx, sessions: Sessions, s: Session, req: Request): Response | Promise<Response> {
+/** `srv`: the listener that took `req` (the private worker socket for a forwarded GET). */
+export function pollGet(ctx: Ctx, sessions: Sessions, s: Session, req: Request, srv: { timeout(req: Request, seconds: number): void } = ctx.server()): Response | Promise<Response> {
   if (s.poll) {
     sessions.close(s, "overlapping GET requests");
     return engineError(3);
@@ -32,7 +33,7 @@ export function pollGet(ctx: Ctx, sessions: Sessions, s: Session, req: Request):
   // Once the probe is answered, answer at once so the client can pause polling and upgrade.
   if (s.probeAnswered) return payload(EIO.NOOP);
   // The session's own ping answers this GET within pingInterval; Bun's idle timer must not cut it first.
-  ctx.server().timeout(req, 0);
+  srv.timeout(req, 0);
   return new Promise<Response>((resolve) => {
     let done = false;
     const answer = (body: string) => {

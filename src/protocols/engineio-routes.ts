@@ -9,7 +9,8 @@ import clientMin from "../../node_modules/socket.io-client/dist/socket.io.min.js
 import { createConn } from "../connection.ts";
 import type { Ctx, WsProtocol } from "../context.ts";
 import { HttpError } from "../errors.ts";
-import { createSessions, type Sessions, type SioWsState } from "./engineio-session.ts";
+import type { WorkerLink } from "./engineio-forward.ts";
+import { createSessions, type Session, type Sessions, type SioWsState } from "./engineio-session.ts";
 import { engineError, payload, pollGet, pollPost } from "./engineio-polling.ts";
 import { createEngineWsProtocol } from "./engineio-ws.ts";
 import { createSioHandler } from "./socketio-handler.ts";
@@ -21,6 +22,7 @@ const BUNDLES: Record<string, string> = {
 };
 const BUNDLE_ETAG = `"socket.io-client-${clientPkg.version}"`;
 
+type Timeouts = { timeout(req: Request, seconds: number): void };
 type Route = (ctx: Ctx, req: Request, url: URL, ip: string) => Promise<Response | undefined | null> | Response | undefined | null;
 
 export interface SocketIo {
@@ -28,11 +30,15 @@ export interface SocketIo {
   attach(ctx: Ctx): void;
   /** The /socket.io/ route for `Deps.routes`. */
   route: Route;
+  /** Serve a polling request forwarded by another worker (see engineio-forward.ts). */
+  forwarded(req: Request, url: URL, srv: Timeouts): Response | Promise<Response>;
   /** Open Engine.IO sessions (both transports). */
   readonly sessions: number;
 }
 
-export function createSocketIo(): SocketIo {
+/** `link`: set in a worker under --workers, so polling sessions work whichever worker a request reaches. */
+export function createSocketIo(link: WorkerLink | null = null): SocketIo {
+  let attached: Ctx | undefined;
   let sessions: Sessions | undefined;
   let proto: WsProtocol | undefined;
   let handshake: (sid: string, upgrades: string[]) => Handshake = () => {
@@ -79,13 +85,33 @@ export function createSocketIo(): SocketIo {
     const sid = q.get("sid");
     if (sid === null) return open(ctx, req, transport, ip);
     const s = sessions!.get(sid);
+    if (!s && link) {
+      const owner = link.ownerOf(sid);
+      if (owner !== null) {
+        if (transport === "polling") {
+          // The forwarded GET waits as long as the owner's; Bun's idle timer must not cut it first.
+          if (req.method === "GET") ctx.server().timeout(req, 0);
+          ctx.metrics.inc("ws_emit_sio_forwards_total", { method: req.method });
+          return link.forward(owner, req, url);
+        }
+        // A WebSocket cannot be handed to another process. Refusing the probe is safe: the
+        // client keeps its session on polling (forwarded as above), nothing lost or doubled.
+        ctx.metrics.inc("ws_emit_connections_refused_total", { reason: "upgrade_other_worker" });
+        return engineError(3, { hint: "this session lives in another worker; keep polling" });
+      }
+    }
+    return onSession(ctx, req, transport, sid, s, ctx.server());
+  };
+
+  /** A request for an existing (or just closed) session of this worker. */
+  function onSession(ctx: Ctx, req: Request, transport: "polling" | "websocket", sid: string, s: Session | undefined, srv: Timeouts) {
     if (!s) {
       const last = transport === "polling" && req.method === "GET" ? sessions!.takeTombstone(sid) : undefined;
       return last !== undefined ? payload(last) : engineError(1);
     }
     if (transport === "polling") {
       if (s.transport !== "polling") return engineError(3);
-      if (req.method === "GET") return pollGet(ctx, sessions!, s, req);
+      if (req.method === "GET") return pollGet(ctx, sessions!, s, req, srv);
       if (req.method === "POST") return pollPost(ctx, sessions!, s, req);
       return engineError(3);
     }
@@ -94,12 +120,21 @@ export function createSocketIo(): SocketIo {
     const state: SioWsState = { role: "probe", session: s };
     if (!ctx.server().upgrade(req, { data: { conn: s.conn, proto: proto!, state } })) return engineError(3);
     return undefined;
-  };
+  }
+
+  /** A polling request another worker passed on (its Origin and limits were checked there). */
+  function forwarded(req: Request, url: URL, srv: Timeouts): Response | Promise<Response> {
+    const q = url.searchParams;
+    const sid = q.get("sid");
+    if (!attached || (url.pathname !== "/socket.io/" && url.pathname !== "/socket.io") || q.get("EIO") !== "4" || q.get("transport") !== "polling" || sid === null) return engineError(3);
+    return onSession(attached, req, "polling", sid, sessions!.get(sid), srv) as Response | Promise<Response>;
+  }
 
   return {
     attach(ctx) {
+      attached = ctx;
       const handler = createSioHandler(ctx, () => sessions!);
-      sessions = createSessions(ctx, handler.message, handler.badPacket);
+      sessions = createSessions(ctx, handler.message, handler.badPacket, link?.sidPrefix);
       proto = createEngineWsProtocol(() => sessions!, (sid, upgrades) => handshake(sid, upgrades), handler.badPacket);
       handshake = (sid, upgrades) => ({
         sid,
@@ -110,6 +145,7 @@ export function createSocketIo(): SocketIo {
       });
     },
     route,
+    forwarded,
     get sessions() {
       return sessions?.size ?? 0;
     },

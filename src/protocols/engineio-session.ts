@@ -72,7 +72,13 @@ export interface Sessions {
   readonly size: number;
 }
 
-export function createSessions(ctx: Ctx, onMessage: (s: Session, data: string) => void, onBadPacket: (s: Session, error: string) => void): Sessions {
+/** `idPrefix`: names the worker that owns the session under --workers (see engineio-forward.ts). */
+export function createSessions(
+  ctx: Ctx,
+  onMessage: (s: Session, data: string) => void,
+  onBadPacket: (s: Session, error: string) => void,
+  idPrefix = "",
+): Sessions {
   const { hub, config, metrics } = ctx;
   const all = new Map<string, Session>();
   const tombstones = new Map<string, string>();
@@ -254,7 +260,7 @@ export function createSessions(ctx: Ctx, onMessage: (s: Session, data: string) =
 
   return {
     open(conn, ws) {
-      const id = Buffer.from(crypto.getRandomValues(new Uint8Array(15))).toString("base64url");
+      const id = idPrefix + Buffer.from(crypto.getRandomValues(new Uint8Array(15))).toString("base64url");
       const s: Session = {
         id,
         conn,

@@ -3,10 +3,13 @@
  * Each new TCP connection lands on either worker, so raw one-shot HTTP requests (no keep-alive
  * pool) show both pids; an emit taken by either worker reaches the clients of both.
  */
+import { existsSync, statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startRedis, type RedisServer } from "../helpers/redis.ts";
 import { emit, runWsEmit, startWsEmit, type Started } from "../helpers/server.ts";
+import { connectSio, emitAck, once, recorder, type SioOptions } from "../helpers/sio.ts";
 import { openWs, type TestWs } from "../helpers/ws.ts";
+import type { Socket } from "socket.io-client";
 
 /** GET over a fresh TCP connection (fetch would reuse one pooled connection, i.e. one worker). */
 async function freshGet(base: string, path: string): Promise<any> {
@@ -39,6 +42,47 @@ async function byWorker(base: string, path: string, n: number): Promise<Map<numb
     seen.set(body.pid, body);
   }
   return seen;
+}
+
+/** Forwarded polling requests so far, summed over both workers' /stats. */
+async function forwards(base: string): Promise<number> {
+  const stats = await byWorker(base, "/stats", 2);
+  return [...stats.values()].reduce((n, st) => n + st.sio_forwards, 0);
+}
+
+/**
+ * `n` Socket.IO clients joined to `room`; with the default transports, each waits until its
+ * upgrade either happened or was refused (the probe reached a worker that does not own it).
+ */
+async function sioClients(base: string, n: number, room: string, opts: SioOptions): Promise<{ sockets: Socket[]; upgraded: number; refused: number }> {
+  const sockets: Socket[] = [];
+  let upgraded = 0;
+  let refused = 0;
+  for (let i = 0; i < n; i++) {
+    const socket = await connectSio(base, opts);
+    sockets.push(socket);
+    const engine = socket.io.engine;
+    if (opts.transports === undefined && engine.transport.name === "polling") {
+      const [outcome] = await Promise.race([once(engine, "upgrade", 10_000).then(() => ["upgrade"]), once(engine, "upgradeError", 10_000).then(() => ["error"])]);
+      if (outcome === "upgrade") upgraded++;
+      else refused++;
+    } else if (engine.transport.name === "websocket") upgraded++;
+    expect(await emitAck(socket, "join", { room })).toEqual({ ok: true });
+  }
+  return { sockets, upgraded, refused };
+}
+
+/** Emit `hello` then a marker to `room`; every socket gets `hello` exactly once, before the marker. */
+async function expectExactlyOnce(base: string, sockets: Socket[], room: string): Promise<void> {
+  const hellos = sockets.map((s) => recorder(s, "hello"));
+  const marks = sockets.map((s) => recorder(s, "mark"));
+  const r = await emit(base, { event: "hello", room, data: { n: 1 } });
+  expect(r.body).toMatchObject({ ok: true, cluster: true });
+  await emit(base, { event: "mark", room });
+  for (let i = 0; i < sockets.length; i++) {
+    await marks[i]!.next(10_000);
+    expect(hellos[i]!.got).toEqual([[{ n: 1 }]]);
+  }
 }
 
 const alive = (pid: number) => {
@@ -96,6 +140,22 @@ describe("--workers", () => {
     }
   });
 
+  test("20 polling-only Socket.IO clients connect and get an emit exactly once, whichever worker each request reaches", async () => {
+    const before = await forwards(srv.url);
+    const { sockets } = await sioClients(srv.url, 20, "poll", { transports: ["polling"] });
+    try {
+      // Sessions are owned by both workers (the sid names its owner)…
+      const owners = new Set(sockets.map((s) => s.io.engine.id.split(".")[0]));
+      expect(owners).toEqual(new Set(["1", "2"]));
+      await expectExactlyOnce(srv.url, sockets, "poll");
+      for (const s of sockets) expect(s.io.engine.transport.name).toBe("polling");
+      // …and requests that reached the other worker were passed to the owner, not refused.
+      expect(await forwards(srv.url)).toBeGreaterThan(before);
+    } finally {
+      for (const s of sockets) s.close();
+    }
+  });
+
   test("a crashed worker is restarted on the same port", async () => {
     const before = await byWorker(srv.url, "/healthz", 2);
     const victim = [...before.keys()][0]!;
@@ -109,10 +169,48 @@ describe("--workers", () => {
     expect(after.has(victim)).toBe(false);
   });
 
+  test("20 default-transport clients (polling, then the upgrade) all connect and get events exactly once", async () => {
+    // Runs after the restart above: the new worker took over its private socket.
+    const { sockets, upgraded, refused } = await sioClients(srv.url, 20, "dflt", {});
+    try {
+      expect(upgraded + refused).toBe(20);
+      // A probe that reaches the owner upgrades; one that reaches the other worker is refused and
+      // the client stays on polling (each with probability 1/2 per client, so both happen).
+      expect(upgraded).toBeGreaterThan(0);
+      expect(refused).toBeGreaterThan(0);
+      await expectExactlyOnce(srv.url, sockets, "dflt");
+      expect(sockets.filter((s) => s.io.engine.transport.name === "websocket").length).toBe(upgraded);
+    } finally {
+      for (const s of sockets) s.close();
+    }
+  });
+
+  test("the private worker sockets refuse a forged forward and other users", async () => {
+    const line = await srv.waitForLine(/unix sockets in /);
+    const dir = /unix sockets in (\S+)/.exec(line)![1]!;
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    const sock = `${dir}/1.sock`;
+    // Same user, no token or a wrong one: refused before any session is looked up.
+    const attempts: Array<Record<string, string>> = [{}, { "x-ws-emit-forward": "guess" }];
+    for (const headers of attempts) {
+      const res = await fetch("http://w/socket.io/?EIO=4&transport=polling&sid=1.x", { unix: sock, headers });
+      expect(res.status).toBe(403);
+      expect(((await res.json()) as { error: string }).error).toBe("forbidden");
+    }
+    // Another user cannot even connect (the directory is 0700); only meaningful when we are root.
+    if (process.getuid?.() === 0) {
+      const p = Bun.spawnSync(["runuser", "-u", "nobody", "--", "curl", "-sS", "--unix-socket", sock, "http://w/socket.io/"], { stderr: "pipe" });
+      expect(p.exitCode).not.toBe(0);
+      expect(p.stderr.toString()).toMatch(/Permission denied|Couldn't connect/i);
+    }
+  });
+
   test("SIGTERM to the supervisor drains the workers and exits 0", async () => {
     const pids = [...(await byWorker(srv.url, "/healthz", 2)).keys()];
+    const dir = /unix sockets in (\S+)/.exec(await srv.waitForLine(/unix sockets in /))![1]!;
     expect(await srv.stop("SIGTERM")).toBe(0);
     for (const pid of pids) expect(alive(pid)).toBe(false);
+    expect(existsSync(dir)).toBe(false); // the private directory is removed
   });
 
   test("the compiled binary forks itself as its workers", async () => {
@@ -120,6 +218,9 @@ describe("--workers", () => {
     try {
       const workers = await byWorker(bin.url, "/healthz", 2);
       expect(workers.size).toBe(2);
+      const { sockets } = await sioClients(bin.url, 10, "bin", { transports: ["polling"] });
+      await expectExactlyOnce(bin.url, sockets, "bin");
+      for (const s of sockets) s.close();
     } finally {
       expect(await bin.stop("SIGTERM")).toBe(0);
     }
