@@ -7,9 +7,9 @@ import { existsSync, statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startRedis, type RedisServer } from "../helpers/redis.ts";
 import { emit, runWsEmit, startWsEmit, type Started } from "../helpers/server.ts";
-import { connectSio, emitAck, once, recorder, type SioOptions } from "../helpers/sio.ts";
+import { emitAck, once, recorder, type SioOptions } from "../helpers/sio.ts";
 import { openWs, type TestWs } from "../helpers/ws.ts";
-import type { Socket } from "socket.io-client";
+import { io, type Socket } from "socket.io-client";
 
 /** GET over a fresh TCP connection (fetch would reuse one pooled connection, i.e. one worker). */
 async function freshGet(base: string, path: string): Promise<any> {
@@ -51,22 +51,33 @@ async function forwards(base: string): Promise<number> {
 }
 
 /**
- * `n` Socket.IO clients joined to `room`; with the default transports, each waits until its
- * upgrade either happened or was refused (the probe reached a worker that does not own it).
+ * `n` Socket.IO clients joined to `room`. With the upgrade on, each waits until its upgrade
+ * either happened or was refused (the probe reached a worker that does not own the session);
+ * the listeners go on when the engine opens, before its probe starts, so no outcome is missed.
  */
 async function sioClients(base: string, n: number, room: string, opts: SioOptions): Promise<{ sockets: Socket[]; upgraded: number; refused: number }> {
   const sockets: Socket[] = [];
   let upgraded = 0;
   let refused = 0;
   for (let i = 0; i < n; i++) {
-    const socket = await connectSio(base, opts);
+    const socket = io(base, { reconnection: false, forceNew: true, ...opts });
     sockets.push(socket);
-    const engine = socket.io.engine;
-    if (opts.transports === undefined && engine.transport.name === "polling") {
-      const [outcome] = await Promise.race([once(engine, "upgrade", 10_000).then(() => ["upgrade"]), once(engine, "upgradeError", 10_000).then(() => ["error"])]);
-      if (outcome === "upgrade") upgraded++;
-      else refused++;
-    } else if (engine.transport.name === "websocket") upgraded++;
+    const outcome = new Promise<"upgrade" | "refused" | "none">((resolve) => {
+      socket.io.once("open", () => {
+        const engine = socket.io.engine;
+        if (engine.transport.name !== "polling" || opts.upgrade === false || opts.transports?.length === 1) return resolve("none");
+        engine.once("upgrade", () => resolve("upgrade"));
+        engine.once("upgradeError", () => resolve("refused"));
+      });
+    });
+    const failed = new Promise<string>((resolve) => socket.once("connect_error", (e) => resolve(`connect_error: ${e.message}`)));
+    const err = await Promise.race([once(socket, "connect", 10_000).then(() => null), failed]);
+    if (err) throw new Error(`client ${i}: ${err}`);
+    const closed = new Promise<"closed">((resolve) => socket.io.engine.once("close", () => resolve("closed")));
+    const o = await Promise.race([outcome, closed]);
+    if (o === "upgrade") upgraded++;
+    if (o === "refused") refused++;
+    expect(o).not.toBe("closed");
     expect(await emitAck(socket, "join", { room })).toEqual({ ok: true });
   }
   return { sockets, upgraded, refused };
@@ -154,7 +165,7 @@ describe("--workers", () => {
     } finally {
       for (const s of sockets) s.close();
     }
-  });
+  }, 30_000);
 
   test("a crashed worker is restarted on the same port", async () => {
     const before = await byWorker(srv.url, "/healthz", 2);
@@ -183,7 +194,7 @@ describe("--workers", () => {
     } finally {
       for (const s of sockets) s.close();
     }
-  });
+  }, 60_000);
 
   test("the private worker sockets refuse a forged forward and other users", async () => {
     const line = await srv.waitForLine(/unix sockets in /);
@@ -216,6 +227,8 @@ describe("--workers", () => {
   test("the compiled binary forks itself as its workers", async () => {
     const bin = await startWsEmit(["--redis", redis.url, "--workers", "2", "--drain", "200ms"], { bin: true });
     try {
+      const first = await bin.waitForLine(/redis fan-out healthy/);
+      await bin.waitForLine(/redis fan-out healthy/, 10_000, bin.lines.indexOf(first) + 1);
       const workers = await byWorker(bin.url, "/healthz", 2);
       expect(workers.size).toBe(2);
       const { sockets } = await sioClients(bin.url, 10, "bin", { transports: ["polling"] });
@@ -224,7 +237,7 @@ describe("--workers", () => {
     } finally {
       expect(await bin.stop("SIGTERM")).toBe(0);
     }
-  });
+  }, 30_000);
 
   test("--workers without --redis is a configuration error naming the flag", async () => {
     const r = await runWsEmit(["--workers", "2"]);
