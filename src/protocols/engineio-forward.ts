@@ -25,6 +25,13 @@ const TOKEN_HEADER = "x-ws-emit-forward";
 /** What of the owner's answer reaches the client (hop-by-hop and length headers are Bun's business). */
 const PASSED_HEADERS = ["content-type", "cache-control"];
 const OWNER = /^(\d{1,4})\./;
+/**
+ * The owner holds a long-poll GET until its ping interval. On a unix socket Bun ignores
+ * `server.timeout(req, 0)` and cuts the request at the 10 s default (checked on Bun 1.4.5),
+ * while the `idleTimeout` option works; bun-types leave it out for unix sockets, hence the cast.
+ * The only peers are our own workers.
+ */
+const NO_IDLE_TIMEOUT = { idleTimeout: 0 } as object;
 
 export interface WorkerLink {
   /** Prefix of the sids this worker creates. */
@@ -102,6 +109,7 @@ export function createWorkerLink(self: string, dir: string, token: string, log: 
       server = Bun.serve<undefined>({
         unix: socketPath,
         development: false,
+        ...NO_IDLE_TIMEOUT,
         maxRequestBodySize: maxBodyBytes,
         fetch(req, srv) {
           if (!secretMatches(req.headers.get(TOKEN_HEADER), token)) {

@@ -167,6 +167,24 @@ describe("--workers", () => {
     }
   }, 30_000);
 
+  test("a long-poll held longer than Bun's 10 s idle timeout survives the forward (ping interval 12 s)", async () => {
+    // Bun cuts an idle request after 10 s unless told otherwise, on each hop: the client's
+    // worker and the owner's private socket. The first ping answers every GET after 12 s.
+    const slow = await startWsEmit(["--redis", redis.url, "--workers", "2", "--sio-ping-interval", "12s", "--drain", "200ms"]);
+    try {
+      const first = await slow.waitForLine(/redis fan-out healthy/);
+      await slow.waitForLine(/redis fan-out healthy/, 10_000, slow.lines.indexOf(first) + 1);
+      const { sockets } = await sioClients(slow.url, 8, "slow", { transports: ["polling"] });
+      expect(new Set(sockets.map((s) => s.io.engine.id.split(".")[0]))).toEqual(new Set(["1", "2"]));
+      await Promise.all(sockets.map((s) => once(s.io, "ping", 20_000)));
+      expect(sockets.every((s) => s.connected)).toBe(true);
+      await expectExactlyOnce(slow.url, sockets, "slow");
+      for (const s of sockets) s.close();
+    } finally {
+      expect(await slow.stop("SIGTERM")).toBe(0);
+    }
+  }, 40_000);
+
   test("a crashed worker is restarted on the same port", async () => {
     const before = await byWorker(srv.url, "/healthz", 2);
     const victim = [...before.keys()][0]!;
