@@ -59,7 +59,16 @@ export async function superviseWorkers(config: Config, log: Logger): Promise<voi
     const cmd = port === 0 ? base : [...base, "--address", `${host}:${port}`];
     return new Promise((resolve, reject) => {
       const proc = Bun.spawn(cmd, {
-        env: { ...process.env, [WORKER_ENV]: String(i), [LINK_ENV.dir]: linkDir, [LINK_ENV.token]: linkToken },
+        env: {
+          // Bun runs at most 256 fetches at once (also in the compiled binary); each forwarded
+          // long-poll holds one for up to the ping interval, so a pong forwarded behind 256 of
+          // them would arrive late and the session would time out. Unless the user set it.
+          BUN_CONFIG_MAX_HTTP_REQUESTS: "65535",
+          ...process.env,
+          [WORKER_ENV]: String(i),
+          [LINK_ENV.dir]: linkDir,
+          [LINK_ENV.token]: linkToken,
+        },
         stdio: ["ignore", "inherit", "inherit"],
         // Own process group: a Ctrl-C reaches only the supervisor, which forwards it once.
         detached: true,
