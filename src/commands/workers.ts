@@ -60,9 +60,9 @@ export async function superviseWorkers(config: Config, log: Logger): Promise<voi
     return new Promise((resolve, reject) => {
       const proc = Bun.spawn(cmd, {
         env: {
-          // Bun runs at most 256 fetches at once (also in the compiled binary); each forwarded
-          // long-poll holds one for up to the ping interval, so a pong forwarded behind 256 of
-          // them would arrive late and the session would time out. Unless the user set it.
+          // Bun runs at most 256 fetches at once per process (also the compiled binary; checked
+          // on 1.4.5) and queues the rest. Each forwarded long-poll holds one for up to the ping
+          // interval, so past 256 a forwarded POST would wait for some GET to be answered.
           BUN_CONFIG_MAX_HTTP_REQUESTS: "65535",
           ...process.env,
           [WORKER_ENV]: String(i),
