@@ -7,6 +7,7 @@ mkdir -p .test-tmp
 BUN=node_modules/.bin/bun
 [ -x "$BUN" ] || { echo "node_modules missing: run npm install first"; exit 1; }
 
+apt_updated=0
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
@@ -20,7 +21,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing test dependencies: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null || {
+    apt-get update -qq >/dev/null && apt_updated=1 && apt-get install -y -qq "${missing[@]}" >/dev/null || {
       echo "apt-get install ${missing[*]} failed"; echo "0 passed, 1 failed"; exit 1; }
   else
     echo "tests need these Debian packages: ${missing[*]}"
@@ -42,6 +43,7 @@ fi
 command -v systemd-analyze >/dev/null 2>&1 || optional+=(systemd)
 if [ ${#optional[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing optional test tools: ${optional[*]}"
+  [ "$apt_updated" = 1 ] || apt-get update -qq >/dev/null 2>&1 || true
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${optional[@]}" >/dev/null 2>&1 ||
     echo "could not install ${optional[*]}: the tests that need them will be skipped"
 fi
