@@ -1,7 +1,9 @@
 /**
  * `--workers 2`: two processes share one port (SO_REUSEPORT) and fan out through Redis.
  * Each new TCP connection lands on either worker, so raw one-shot HTTP requests (no keep-alive
- * pool) show both pids; an emit taken by either worker reaches the clients of both.
+ * pool) show both pids; an emit taken by either worker reaches the clients of both. Socket.IO
+ * long-polling sessions span connections, so requests reaching the wrong worker are forwarded
+ * to the owner over its private unix socket (real socket.io-client 4.x below).
  */
 import { existsSync, statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
