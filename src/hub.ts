@@ -4,6 +4,9 @@
  * `server.publish` copies that one frame to every WebSocket subscriber in native code.
  * Subscribers that are not WebSockets (SSE streams, long-polling sessions) are "sinks"
  * kept in a per-topic set and get the very same frame.
+ *
+ * A multi-room emit reaches a subscriber of a `once` format (Socket.IO, SSE) through the
+ * first of the emit's rooms it is in, and only there: see `deliverOnce`.
  */
 import type { Server, ServerWebSocket } from "bun";
 import type { EmitMessage } from "./message.ts";
@@ -14,6 +17,11 @@ export interface Format {
   readonly id: string;
   /** Encode `msg` as delivered to `room` (null for a broadcast). Called once per room per publish. */
   encode(msg: EmitMessage, room: string | null): string;
+  /**
+   * A multi-room emit reaches each subscriber once, as Socket.IO's `io.to(a).to(b).emit` does.
+   * Formats whose frames name the room (native) leave this off: one frame per room.
+   */
+  readonly once?: boolean;
 }
 
 /** A subscriber that is not a Bun WebSocket. `send` must not throw and must bound its own buffer. */
@@ -65,6 +73,9 @@ export function createHub(
   const sinks = new Map<string, Set<Sink>>();
   /** room key (ns + room) → subscriptions, for stats. */
   const roomCount = new Map<string, number>();
+  /** The WebSockets of each topic of a `once` format: Bun cannot tell who is in two topics. */
+  const members = new Map<string, Set<ServerWebSocket<unknown>>>();
+  const onceFormats = new Set<string>();
 
   const watchers = new Map<string, (room: string, active: boolean) => void>();
   /** Tell a format's watcher about a topic whose total (WebSocket + sink) count crossed 0. */
@@ -98,10 +109,60 @@ export function createHub(
     return n + (set?.size ?? 0);
   }
 
+  /**
+   * A multi-room emit in a `once` format: each subscriber gets it through the first of the
+   * emit's rooms it is in. The first room with local subscribers goes through Bun's publish as
+   * usual; the later rooms are sent one by one to those not reached yet. `msg.skipRooms` are
+   * rooms whose subscribers get this emit from another fan-out message (a multi-room emit
+   * split over Redis Cluster shards): their members are left out here. Linear in the local
+   * subscriptions of the emit's rooms.
+   */
+  function deliverOnce(f: Format, msg: EmitMessage, rooms: string[]): number {
+    const seen = new Set<unknown>();
+    if (msg.skipRooms)
+      for (const r of msg.skipRooms) {
+        const t = topicOf(f.id, msg.namespace, r);
+        for (const x of members.get(t) ?? []) seen.add(x);
+        for (const x of sinks.get(t) ?? []) seen.add(x);
+      }
+    let bulk: string | null = null;
+    let count = 0;
+    for (const room of rooms) {
+      const topic = topicOf(f.id, msg.namespace, room);
+      const ws = members.get(topic);
+      const set = sinks.get(topic);
+      if (!ws && !set) continue;
+      if (bulk === null && seen.size === 0) {
+        bulk = topic;
+        count += deliverTopic(topic, () => f.encode(msg, room));
+        continue;
+      }
+      const bulkWs = bulk === null ? undefined : members.get(bulk);
+      const bulkSinks = bulk === null ? undefined : sinks.get(bulk);
+      let frame: string | undefined;
+      if (ws)
+        for (const w of ws) {
+          if (seen.has(w) || bulkWs?.has(w)) continue;
+          seen.add(w);
+          if (w.send((frame ??= f.encode(msg, room)), false) === 0) onDropped(topic);
+          count++;
+        }
+      if (set)
+        for (const s of set) {
+          if (seen.has(s) || bulkSinks?.has(s)) continue;
+          seen.add(s);
+          s.send((frame ??= f.encode(msg, room)));
+          count++;
+        }
+    }
+    return count;
+  }
+
   return {
     addFormat(f) {
       if (formats.some((x) => x.id === f.id)) throw new Error(`format ${f.id} registered twice`);
       formats.push(f);
+      if (f.once) onceFormats.add(f.id);
     },
     watchRooms(format, fn) {
       watchers.set(format, fn);
@@ -113,6 +174,11 @@ export function createHub(
         if (sub.ws.isSubscribed(topic)) return topic;
         if (!sub.ws.subscribe(topic)) return topic; // socket already closed
         bump(wsCount, topic, 1);
+        if (onceFormats.has(format)) {
+          let m = members.get(topic);
+          if (!m) members.set(topic, (m = new Set()));
+          m.add(sub.ws);
+        }
       } else {
         let set = sinks.get(topic);
         if (!set) sinks.set(topic, (set = new Set()));
@@ -129,6 +195,8 @@ export function createHub(
         // A closed socket is already unsubscribed by Bun; the count still has to drop.
         sub.ws.unsubscribe(topic);
         bump(wsCount, topic, -1);
+        const m = members.get(topic);
+        if (m?.delete(sub.ws) && m.size === 0) members.delete(topic);
       } else {
         const set = sinks.get(topic);
         if (!set?.delete(sub.sink)) return;
@@ -147,6 +215,8 @@ export function createHub(
         if (msg.only && !msg.only.includes(f.id)) continue;
         if (msg.rooms === null) {
           count += deliverTopic(topicOf(f.id, msg.namespace, null), () => f.encode(msg, null));
+        } else if (f.once && (msg.rooms.length > 1 || msg.skipRooms)) {
+          count += deliverOnce(f, msg, msg.rooms);
         } else {
           for (const room of msg.rooms) count += deliverTopic(topicOf(f.id, msg.namespace, room), () => f.encode(msg, room));
         }

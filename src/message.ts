@@ -15,6 +15,12 @@ export interface EmitMessage {
   raw?: string;
   /** Deliver only to these wire formats (plain Redis channels reach wsify/webdis/wspush clients only). */
   only?: string[];
+  /**
+   * Rooms whose subscribers get this emit through another message: a multi-room emit split
+   * over Redis Cluster shards carries, in each part, the rooms of the parts before it. Formats
+   * that deliver a multi-room emit once per subscriber (hub `Format.once`) leave those out.
+   */
+  skipRooms?: string[];
 }
 
 /** Where an emit came from (for metrics and logs). */

@@ -20,7 +20,7 @@ import { decodeFanout, encodeCanary, encodeEmit } from "./fanout-codec.ts";
 import { createRedisLink } from "./redis-link.ts";
 import { parseRedisTarget, redact } from "./redis-url.ts";
 import { createSecretCache } from "./secret-cache.ts";
-import { groupRooms, shardChannels, shardOf, singleChannel } from "./shards.ts";
+import { shardChannels, shardOf, singleChannel, splitByShard } from "./shards.ts";
 import { EngineUnavailable, type Engine } from "./types.ts";
 
 export interface RedisEngineDeps {
@@ -190,7 +190,7 @@ export function createRedisEngine({ url, config, hub, log, metrics }: RedisEngin
       let sent: Array<Promise<boolean>>;
       if (!sharded) sent = [fanOut(channels[0]!, msg)];
       else if (msg.rooms === null) sent = [fanOut(channels[shardOf(msg.namespace, null, shards)]!, msg)];
-      else sent = [...groupRooms(msg.namespace, msg.rooms, shards)].map(([k, rooms]) => fanOut(channels[k]!, { ...msg, rooms }));
+      else sent = splitByShard(msg, msg.rooms, shards).map(([k, part]) => fanOut(channels[k]!, part));
       const ok = (await Promise.all(sent)).every(Boolean);
       return { delivered, cluster: ok };
     },

@@ -7,6 +7,7 @@
  * over the masters, so fan-out throughput grows with them. A room always maps to the same
  * channel, which keeps the events of one room from one publisher in order.
  */
+import type { EmitMessage } from "../message.ts";
 
 export function singleChannel(prefix: string): string {
   return `${prefix}:fanout`;
@@ -44,4 +45,21 @@ export function groupRooms(namespace: string, rooms: string[], shards: number): 
     else out.set(k, [r]);
   }
   return out;
+}
+
+/**
+ * A multi-room emit as one message per shard. Each part after the first carries, as
+ * `skipRooms`, the rooms of the parts before it: a subscriber in rooms of several parts gets
+ * the emit from the first of them only (formats that deliver once, hub `Format.once`).
+ */
+export function splitByShard(msg: EmitMessage, rooms: string[], shards: number): Array<[number, EmitMessage]> {
+  const groups = [...groupRooms(msg.namespace, rooms, shards)];
+  if (groups.length === 1) return [[groups[0]![0], msg]];
+  const before = [...(msg.skipRooms ?? [])];
+  return groups.map(([k, part]) => {
+    const m: EmitMessage = { ...msg, rooms: part };
+    if (before.length > 0) m.skipRooms = [...before];
+    before.push(...part);
+    return [k, m];
+  });
 }

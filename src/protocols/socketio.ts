@@ -24,9 +24,13 @@ export function nsPrefix(ns: string): string {
   return ns === "/" ? "" : `${ns},`;
 }
 
-/** One encoding per room; Socket.IO events carry no room, so every room gets the same text. */
+/**
+ * One encoding per room; Socket.IO events carry no room, so every room gets the same text.
+ * A multi-room emit reaches a socket once (`once`), as `io.to(a).to(b).emit` does.
+ */
 export const sioFormat: Format = {
   id: SIO_FORMAT_ID,
+  once: true,
   encode(msg: EmitMessage): string {
     return encodeEvent(msg.namespace, msg.event, msg.args);
   },

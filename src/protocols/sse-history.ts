@@ -23,7 +23,8 @@ export interface SseHistory {
   idOf(msg: EmitMessage): string | undefined;
   /**
    * What a stream joined to `rooms` (and broadcasts) missed after `lastEventId`, oldest first,
-   * once per (message, room) as live delivery does; null when the id is not one of ours.
+   * once per message (through the first of its rooms the stream is in) as live delivery
+   * does; null when the id is not one of ours.
    */
   since(lastEventId: string, rooms: ReadonlySet<string>): Replayed[] | null;
 }
@@ -56,7 +57,12 @@ export function createSseHistory(size: number, tag: string = crypto.randomUUID()
         const e = ring[s % size];
         if (!e || e.seq !== s) continue;
         if (e.msg.rooms === null) out.push({ msg: e.msg, room: null });
-        else for (const r of e.msg.rooms) if (rooms.has(r)) out.push({ msg: e.msg, room: r });
+        else {
+          // A part of a multi-room emit split over cluster shards: another part reaches this stream.
+          if (e.msg.skipRooms?.some((r) => rooms.has(r))) continue;
+          const r = e.msg.rooms.find((x) => rooms.has(x));
+          if (r !== undefined) out.push({ msg: e.msg, room: r });
+        }
       }
       return out;
     },

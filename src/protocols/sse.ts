@@ -7,6 +7,8 @@
  * `data` is the JSON of the single argument; `null` when the emit had no argument; the JSON
  * array of the arguments when it had several. JSON.stringify never yields a raw CR or LF, so
  * `data` is always one line. The room is not in the frame (use the envelope when it matters).
+ * A multi-room emit reaches a stream once, whichever of its rooms the stream is in (`once`);
+ * the envelope then names the one of those rooms it came through.
  *
  * Envelope (`/sse?format=envelope`): every emit as an unnamed event (EventSource `message`)
  * whose data is the native protocol's event object, so one `onmessage` sees every event name:
@@ -43,6 +45,7 @@ const idLine = (idOf: IdOf | undefined, msg: EmitMessage) => {
 export function createSseFormat(idOf?: IdOf): Format {
   return {
     id: SSE_FORMAT_ID,
+    once: true,
     encode: (msg) => `${idLine(idOf, msg)}event: ${sanitizeEventName(msg.event)}\ndata: ${sseData(msg.args)}\n\n`,
   };
 }
@@ -50,6 +53,7 @@ export function createSseFormat(idOf?: IdOf): Format {
 export function createSseEnvelopeFormat(idOf?: IdOf): Format {
   return {
     id: SSE_ENVELOPE_FORMAT_ID,
+    once: true,
     encode: (msg, room) => `${idLine(idOf, msg)}data: ${nativeFormat.encode(msg, room)}\n\n`,
   };
 }

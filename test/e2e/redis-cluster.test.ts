@@ -8,6 +8,9 @@ import { startRedisCluster, type RedisCluster } from "../helpers/redis-cluster.t
 import { redisCli } from "../helpers/redis.ts";
 import { emit, startWsEmit, type Started } from "../helpers/server.ts";
 import { openWs, type TestWs } from "../helpers/ws.ts";
+import { connectSio, emitAck, recorder } from "../helpers/sio.ts";
+import { openEventSource } from "../helpers/sse.ts";
+import { shardOf } from "../../src/engine/shards.ts";
 
 const FAST = ["--secret-cache", "300ms", "--redis-canary", "500ms", "--redis-canary-timeout", "400ms"];
 
@@ -62,6 +65,39 @@ describe("Redis Cluster (sharded pub/sub)", () => {
       c.close();
     }
   }, 60_000);
+
+  test("a multi-room emit split over shards reaches a Socket.IO socket and an SSE stream in several of its rooms once", async () => {
+    // Three rooms on three different shards: the emit travels as three parts.
+    const rooms: string[] = [];
+    const shards = new Set<number>();
+    for (let i = 0; rooms.length < 3; i++) {
+      const k = shardOf("/", `split-${i}`, 16);
+      if (!shards.has(k)) (shards.add(k), rooms.push(`split-${i}`));
+    }
+    const all = await connectSio(b.url, { transports: ["websocket"] });
+    const lastTwo = await connectSio(b.url, { transports: ["websocket"] });
+    for (const room of rooms) expect(await emitAck(all, "join", { room })).toEqual({ ok: true });
+    for (const room of rooms.slice(1)) expect(await emitAck(lastTwo, "join", { room })).toEqual({ ok: true });
+    const got = [recorder(all, "split"), recorder(lastTwo, "split")];
+    const marks = [recorder(all, "mark"), recorder(lastTwo, "mark")];
+    const sse = openEventSource(`${b.url}/sse?${rooms.map((r) => `room=${r}`).join("&")}`, ["split", "mark"]);
+    await sse.opened;
+    const native = await openWs(`${b.wsUrl}/ws?${rooms.map((r) => `room=${r}`).join("&")}`);
+    for (const room of rooms) await native.next((m) => m.type === "joined" && m.room === room);
+    expect((await emit(a.url, { event: "split", rooms, data: "s" })).body).toMatchObject({ ok: true, cluster: true });
+    // A marker per room: each travels on its room's shard after that shard's part.
+    for (const room of rooms) await emit(a.url, { event: "mark", room });
+    for (let i = 0; i < 3; i++) await marks[0]!.next(10_000);
+    for (let i = 0; i < 2; i++) await marks[1]!.next(10_000);
+    for (let i = 0; i < 3; i++) await sse.next((e) => e.type === "mark", 10_000);
+    for (let i = 0; i < 3; i++) await native.next((m) => m.event === "mark", 10_000);
+    expect(got.map((r) => r.got)).toEqual([[["s"]], [["s"]]]);
+    expect(sse.received.filter((e) => e.type === "split")).toEqual([{ type: "split", data: '"s"' }]);
+    expect(native.received.filter((m) => m.event === "split").map((m) => m.room).sort()).toEqual([...rooms].sort());
+    for (const s of [all, lastTwo]) s.close();
+    sse.close();
+    native.close();
+  }, 30_000);
 
   test("broadcast crosses nodes once", async () => {
     const ca = await openWs(`${a.wsUrl}/ws`);

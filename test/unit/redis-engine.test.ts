@@ -4,7 +4,7 @@ import { resolveConfig } from "../../src/config.ts";
 import { decodeFanout, encodeCanary, encodeEmit } from "../../src/engine/fanout-codec.ts";
 import { parseRedisTarget, redact } from "../../src/engine/redis-url.ts";
 import { createSecretCache } from "../../src/engine/secret-cache.ts";
-import { groupRooms, hashKey, shardChannels, shardOf, singleChannel } from "../../src/engine/shards.ts";
+import { groupRooms, hashKey, shardChannels, shardOf, singleChannel, splitByShard } from "../../src/engine/shards.ts";
 
 describe("parseRedisTarget", () => {
   test("one server", () => {
@@ -51,6 +51,11 @@ describe("fan-out codec", () => {
     expect(decodeFanout(encodeEmit("n1", { ...msg, only: ["n"] }))).toEqual({ ok: true, value: { kind: "emit", node: "n1", msg: { ...msg, only: ["n"] } } });
     expect(decodeFanout(encodeCanary("n2", 7))).toEqual({ ok: true, value: { kind: "canary", node: "n2", seq: 7 } });
   });
+  test("a part of a split multi-room emit carries its skipRooms, with or without raw/only", () => {
+    for (const m of [{ ...msg, skipRooms: ["x", "y"] }, { ...msg, raw: "v", skipRooms: ["x"] }, { ...msg, raw: "v", only: ["wsify"], skipRooms: ["x"] }])
+      expect(decodeFanout(encodeEmit("n1", m))).toEqual({ ok: true, value: { kind: "emit", node: "n1", msg: m } });
+    expect(encodeEmit("n", { ...msg, skipRooms: ["x"] })).toBe('["e","n","update","/",["a","b::c"],[{"time":1},"x"],null,null,["x"]]');
+  });
   test("compact: a small emit costs little more than its JSON payload", () => {
     const wire = encodeEmit("0123456789ab", { event: "update", args: [{ time: 1639178370 }], namespace: "/", rooms: ["time"] });
     expect(wire).toBe('["e","0123456789ab","update","/",["time"],[{"time":1639178370}]]');
@@ -80,6 +85,22 @@ describe("shards", () => {
     const g = groupRooms("/", rooms, 4);
     expect([...g.values()].flat().sort()).toEqual([...rooms].sort());
     for (const [k, list] of g) for (const r of list) expect(shardOf("/", r, 4)).toBe(k);
+  });
+  test("splitByShard: one part per shard; each later part skips the rooms of the parts before it", () => {
+    const rooms = Array.from({ length: 40 }, (_, i) => `r${i}`);
+    const msg = { event: "e", args: [], namespace: "/", rooms };
+    const parts = splitByShard(msg, rooms, 4);
+    expect(parts.length).toBe(4);
+    const seen: string[] = [];
+    for (const [k, part] of parts) {
+      for (const r of part.rooms!) expect(shardOf("/", r, 4)).toBe(k);
+      expect(part.skipRooms ?? []).toEqual(seen);
+      seen.push(...part.rooms!);
+    }
+    expect(seen.sort()).toEqual([...rooms].sort());
+    // One shard: the message itself, untouched.
+    const one = splitByShard({ ...msg, rooms: ["r1"] }, ["r1"], 4);
+    expect(one).toEqual([[shardOf("/", "r1", 4), { ...msg, rooms: ["r1"] }]]);
   });
 });
 
