@@ -1,13 +1,15 @@
 /**
  * Operations endpoints: /healthz (alive), /readyz (should get traffic), /metrics (Prometheus
- * text), /stats (JSON for humans). Served on the main address, or on their own listener with
- * --metrics-address so they can stay on a private interface.
+ * text), /stats (JSON for humans; with Redis also the whole cluster, ./cluster-stats.ts).
+ * Served on the main address, or on their own listener with --metrics-address so they can
+ * stay on a private interface.
  */
 import type { Server } from "bun";
 import { bearerToken, secretMatches } from "./auth/secret.ts";
 import type { Ctx } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { isLoopback, json, methodNotAllowed } from "./http-util.ts";
+import { createClusterStats, SNAPSHOT_MAX_ROOMS, topRooms } from "./cluster-stats.ts";
 import { createRateTracker } from "./rates.ts";
 import { VERSION } from "./version.ts";
 
@@ -18,12 +20,12 @@ export interface Admin {
    * Answer an admin path, or null when `path` is not one. `separate` = on the metrics
    * listener, where only an explicit --metrics-secret is asked for.
    */
-  route(req: Request, url: URL, ip: string, separate: boolean): Response | null;
+  route(req: Request, url: URL, ip: string, separate: boolean): Response | Promise<Response> | null;
   close(): void;
 }
 
 export function createAdmin(ctx: Ctx): Admin {
-  const { metrics, config } = ctx;
+  const { metrics, config, log } = ctx;
   const rates = createRateTracker({
     events_in_per_s: () => metrics.total("ws_emit_events_in_total"),
     deliveries_per_s: () => metrics.total("ws_emit_deliveries_total"),
@@ -56,20 +58,50 @@ export function createAdmin(ctx: Ctx): Admin {
     if (!secretMatches(presented, expected)) throw new HttpError(403, "forbidden", "send the metrics (or emit) secret as Authorization: Bearer <secret>");
   }
 
+  const uptime = () => Math.round((Date.now() - ctx.state.startedAt) / 1000);
+  const sum = (byTransport: Record<string, number>) => Object.values(byTransport).reduce((a, b) => a + b, 0);
+
+  // With Redis, this node shares its numbers every --stats-interval and /stats sums everyone's.
+  const registry = ctx.engine.nodes;
+  const cluster = registry
+    ? createClusterStats({
+        registry,
+        intervalMs: config.statsIntervalMs,
+        log,
+        metrics,
+        snapshot() {
+          const all = ctx.hub.rooms();
+          const byTransport = connectionsByTransport();
+          return {
+            version: VERSION,
+            pid: process.pid,
+            uptime_s: uptime(),
+            draining: ctx.state.draining,
+            connections: sum(byTransport),
+            connections_by_transport: byTransport,
+            rooms: all.size,
+            top_rooms: topRooms(all, SNAPSHOT_MAX_ROOMS),
+            rates_1m: rates.rates(60) as { events_in_per_s: number; deliveries_per_s: number },
+          };
+        },
+      })
+    : null;
+
   function stats() {
-    const rooms = [...ctx.hub.rooms()].sort((a, b) => b[1] - a[1]);
+    const all = ctx.hub.rooms();
     const byTransport = connectionsByTransport();
     return {
       version: VERSION,
       pid: process.pid,
       engine: ctx.engine.kind,
-      uptime_s: Math.round((Date.now() - ctx.state.startedAt) / 1000),
+      ...(registry ? { node: registry.nodeId } : {}),
+      uptime_s: uptime(),
       draining: ctx.state.draining,
-      connections: Object.values(byTransport).reduce((a, b) => a + b, 0),
+      connections: sum(byTransport),
       connections_by_transport: byTransport,
-      rooms: rooms.length,
+      rooms: all.size,
       /** The 100 largest rooms and their local subscriber counts. */
-      top_rooms: Object.fromEntries(rooms.slice(0, 100)),
+      top_rooms: Object.fromEntries(topRooms(all, 100)),
       events_in: metrics.total("ws_emit_events_in_total"),
       deliveries: metrics.total("ws_emit_deliveries_total"),
       /** Socket.IO polling requests passed to the worker owning their session (--workers). */
@@ -98,11 +130,19 @@ export function createAdmin(ctx: Ctx): Admin {
           return new Response(metrics.render(), { headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" } });
         case "/stats":
           requireAdmin(req, ip, separate);
+          // The local numbers first, so Redis trouble never costs more than the `cluster` part.
+          if (cluster) {
+            const local = stats();
+            return cluster.view().then((c) => json({ ...local, cluster: c }));
+          }
           return json(stats());
       }
       return null;
     },
-    close: () => rates.close(),
+    close() {
+      rates.close();
+      cluster?.close();
+    },
   };
 }
 
@@ -112,10 +152,10 @@ export function startAdminServer(admin: Admin, host: string, port: number, log: 
     hostname: host,
     port,
     development: false,
-    fetch(req, srv) {
+    async fetch(req, srv) {
       const url = new URL(req.url);
       try {
-        const res = admin.route(req, url, srv.requestIP(req)?.address ?? "", true);
+        const res = await admin.route(req, url, srv.requestIP(req)?.address ?? "", true);
         return res ?? json({ error: "not_found", message: `this address serves only ${[...ADMIN_PATHS].join(", ")}` }, 404);
       } catch (e) {
         if (e instanceof HttpError) return json({ error: e.code, message: e.message }, e.status, e.headers);

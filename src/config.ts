@@ -55,6 +55,8 @@ export interface Config {
   redisTimeoutMs: number;
   /** Sharded fan-out channels on Redis Cluster. */
   redisShards: number;
+  /** With Redis: how often each node writes its /stats snapshot (kept for 3 intervals). */
+  statsIntervalMs: number;
   /** Engine.IO: how often the server pings a Socket.IO client. */
   sioPingIntervalMs: number;
   /** Engine.IO: how long to wait for the pong before closing the session. */
@@ -119,6 +121,7 @@ const DEFAULTS: Config = {
   secretCacheMs: 2000,
   redisTimeoutMs: 2000,
   redisShards: 16,
+  statsIntervalMs: 5000,
   sioPingIntervalMs: 25_000,
   sioPingTimeoutMs: 20_000,
   sioMaxHttpBufferBytes: 1024 * 1024,
@@ -176,6 +179,7 @@ export const SETTINGS: Setting[] = [
   { key: "secretCacheMs", flag: "secret-cache", env: ["WS_EMIT_SECRET_CACHE"], parse: duration(0, 60_000), help: "how long roomspace secrets read from Redis are cached (0 = no cache)" },
   { key: "redisTimeoutMs", flag: "redis-timeout", env: ["WS_EMIT_REDIS_TIMEOUT"], parse: duration(100, 60_000), help: "Redis commands fail after this long (a join then answers unavailable)" },
   { key: "redisShards", flag: "redis-shards", env: ["WS_EMIT_REDIS_SHARDS"], parse: int(1, 1024), help: "sharded fan-out channels on Redis Cluster (rooms are spread over them)" },
+  { key: "statsIntervalMs", flag: "stats-interval", env: ["WS_EMIT_STATS_INTERVAL"], parse: duration(500, 300_000), help: "with --redis: how often each node shares its /stats numbers (kept 3 intervals; /stats then shows the cluster)" },
   { key: "sioPingIntervalMs", flag: "sio-ping-interval", env: ["WS_EMIT_SIO_PING_INTERVAL"], parse: duration(100, 300_000), help: "Socket.IO (Engine.IO) ping interval sent to clients" },
   { key: "sioPingTimeoutMs", flag: "sio-ping-timeout", env: ["WS_EMIT_SIO_PING_TIMEOUT"], parse: duration(100, 300_000), help: "Socket.IO: close a session whose pong is this late" },
   { key: "sioMaxHttpBufferBytes", flag: "sio-max-http-buffer", env: ["WS_EMIT_SIO_MAX_HTTP_BUFFER"], parse: size(1024, 64 * 1024 ** 2), help: "Socket.IO: largest long-polling POST body (e.g. 1m)" },

@@ -43,6 +43,7 @@ const DEFS: Array<[string, Family["type"], string]> = [
   ["ws_emit_build_info", "gauge", "Always 1; the version is a label"],
   ["ws_emit_draining", "gauge", "1 while the process is draining for shutdown"],
   ["ws_emit_tls_reloads_total", "counter", "TLS certificate reloads (SIGHUP) by result"],
+  ["ws_emit_stats_snapshot_errors_total", "counter", "Cluster /stats snapshots not written to or read from Redis, by op"],
   ["ws_emit_sio_forwards_total", "counter", "Socket.IO long-polling requests passed to the worker that owns the session (--workers), by method"],
 ];
 

@@ -28,11 +28,45 @@ export interface RedisLink {
   set(key: string, value: string): Promise<void>;
   del(key: string): Promise<void>;
   publish(channel: string, payload: string): Promise<void>;
+  /** Node stats snapshots (./node-registry.ts): single-key commands, so any key works on a cluster. */
+  readonly nodes: NodeOps;
   /** Command connection up (publishes and lookups can succeed). */
   commandReady(): boolean;
   /** Drop the subscriber connection and subscribe again on a fresh one. */
   resubscribe(): void;
   close(): Promise<void>;
+}
+
+/** The few commands the node registry needs; each takes one key. */
+export interface NodeOps {
+  setPx(key: string, value: string, ttlMs: number): Promise<void>;
+  /** GET and PTTL of each key (auto-pipelined; on a cluster each goes to its key's master). */
+  getWithTtl(keys: string[]): Promise<Array<{ value: string | null; pttl: number }>>;
+  del(key: string): Promise<void>;
+  zadd(key: string, score: number, member: string): Promise<void>;
+  /** The `count` members with the highest scores. */
+  ztop(key: string, count: number): Promise<string[]>;
+  zrem(key: string, member: string): Promise<void>;
+  /** Drop members scored below `max`, and let the whole key expire after `ttlMs` unless refreshed. */
+  zprune(key: string, max: number, ttlMs: number): Promise<void>;
+}
+
+/** Redis and Cluster clients take these commands alike. */
+function nodeOps(cmd: Redis | Cluster): NodeOps {
+  return {
+    setPx: async (k, v, ms) => void (await cmd.set(k, v, "PX", ms)),
+    getWithTtl: (keys) => Promise.all(keys.map(async (k) => {
+      const [value, pttl] = await Promise.all([cmd.get(k), cmd.pttl(k)]);
+      return { value, pttl };
+    })),
+    del: async (k) => void (await cmd.del(k)),
+    zadd: async (k, score, m) => void (await cmd.zadd(k, score, m)),
+    ztop: (k, count) => cmd.zrange(k, -count, "-1"),
+    zrem: async (k, m) => void (await cmd.zrem(k, m)),
+    zprune: async (k, max, ttlMs) => {
+      await Promise.all([cmd.zremrangebyscore(k, "-inf", `(${max}`), cmd.pexpire(k, ttlMs)]);
+    },
+  };
 }
 
 /** Exponential backoff capped at 2 s with jitter, forever: a node must come back by itself. */
@@ -92,6 +126,7 @@ export function createRedisLink(o: LinkOptions): RedisLink {
       set: async (k, v) => void (await cmd.set(k, v)),
       del: async (k) => void (await cmd.del(k)),
       publish: async (ch, p) => void (await cmd.publish(ch, p)),
+      nodes: nodeOps(cmd),
       commandReady: () => cmd.status === "ready",
       resubscribe() {
         o.onUnsubscribed();
@@ -152,6 +187,7 @@ export function createRedisLink(o: LinkOptions): RedisLink {
     set: async (k, v) => void (await cmd.set(k, v)),
     del: async (k) => void (await cmd.del(k)),
     publish: async (ch, p) => void (await cmd.spublish(ch, p)),
+    nodes: nodeOps(cmd),
     commandReady: () => cmd.status === "ready",
     resubscribe() {
       o.onUnsubscribed();

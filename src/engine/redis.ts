@@ -17,6 +17,7 @@ import type { Logger } from "../log.ts";
 import type { EmitMessage } from "../message.ts";
 import type { Metrics } from "../metrics.ts";
 import { decodeFanout, encodeCanary, encodeEmit } from "./fanout-codec.ts";
+import { createNodeRegistry } from "./node-registry.ts";
 import { createRedisLink } from "./redis-link.ts";
 import { parseRedisTarget, redact } from "./redis-url.ts";
 import { createSecretCache } from "./secret-cache.ts";
@@ -183,8 +184,11 @@ export function createRedisEngine({ url, config, hub, log, metrics }: RedisEngin
     }
   }
 
+  const nodes = createNodeRegistry(link.nodes, config.redisPrefix, nodeId, () => link.commandReady());
+
   return {
     kind: "redis",
+    nodes,
     async publish(msg) {
       const delivered = hub.deliver(msg);
       let sent: Array<Promise<boolean>>;
@@ -211,6 +215,8 @@ export function createRedisEngine({ url, config, hub, log, metrics }: RedisEngin
       closed = true;
       clearInterval(canaryTimer);
       clearTimeout(checkTimer);
+      // Leave the cluster view at once instead of after the snapshot's TTL.
+      await nodes.remove().catch((e) => log.debug(`could not remove this node's stats snapshot: ${(e as Error).message}`));
       await link.close();
     },
   };

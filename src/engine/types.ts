@@ -1,4 +1,5 @@
 import type { EmitMessage, IngestSource } from "../message.ts";
+import type { NodeRegistry } from "./node-registry.ts";
 
 /**
  * The engine carries emits between nodes and stores roomspace secrets.
@@ -14,6 +15,8 @@ export interface Engine {
   /** The roomspace's secret; null when unset. Throws EngineUnavailable when the store cannot answer. */
   roomspaceSecret(roomspace: string): Promise<string | null>;
   setRoomspaceSecret(roomspace: string, secret: string | null): Promise<void>;
+  /** Where nodes share their /stats snapshots (Redis engine only). */
+  readonly nodes?: NodeRegistry;
   /** false while the engine cannot fan out (Redis down or subscription dead). */
   ready(): boolean;
   close(): Promise<void>;

@@ -99,6 +99,26 @@ describe("Redis Cluster (sharded pub/sub)", () => {
     native.close();
   }, 30_000);
 
+  test("/stats on either node shows both nodes from their snapshots on the cluster", async () => {
+    const ids = await Promise.all([a, b].map(async (n) => ((await (await fetch(`${n.url}/stats`)).json()) as any).node as string));
+    const c = await openWs(`${b.wsUrl}/ws?room=stats-room`);
+    await c.next((m) => m.type === "joined");
+    // Each node writes its snapshot once Redis is connected (then every 5 s); B's own numbers are live.
+    let sb: any;
+    for (let i = 0; i < 50; i++) {
+      sb = await (await fetch(`${b.url}/stats`)).json();
+      if (sb.cluster?.node_count === 2) break;
+      await Bun.sleep(100); // a timer writes the snapshots: no event to await
+    }
+    expect(sb.cluster).toMatchObject({ available: true, node_count: 2, top_rooms: { "stats-room": 1 } });
+    expect(sb.cluster.nodes.map((x: any) => x.id).sort()).toEqual([...ids].sort());
+    const sa = (await (await fetch(`${a.url}/stats`)).json()) as any;
+    expect(sa.cluster).toMatchObject({ available: true, node_count: 2 });
+    // The snapshot keys live on whichever master owns them; the index lists both.
+    expect((await redisCli(cluster.ports[0]!, "-c", "ZRANGE", "ws-emit:nodes", "0", "-1")).split("\n").sort()).toEqual([...ids].sort());
+    c.close();
+  });
+
   test("broadcast crosses nodes once", async () => {
     const ca = await openWs(`${a.wsUrl}/ws`);
     const cb = await openWs(`${b.wsUrl}/ws`);
