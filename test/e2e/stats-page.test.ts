@@ -1,7 +1,8 @@
-/** The built-in page shows GET /stats to whoever may read it, and nothing to anyone else. */
+/** The built-in page shows GET /stats (and the cluster's, with Redis) to whoever may read it, and nothing to anyone else. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser } from "playwright-core";
 import { launchChromium } from "../helpers/browser.ts";
+import { startRedis } from "../helpers/redis.ts";
 import { startWsEmit } from "../helpers/server.ts";
 
 let browser: Browser;
@@ -31,5 +32,18 @@ describe("server stats on the built-in page (Chromium)", () => {
     expect(await anon.isHidden("#stats")).toBe(true);
     await page.close();
     await anon.close();
+  });
+
+  test("with Redis, the line adds the cluster's numbers", async () => {
+    await using redis = await startRedis();
+    await using srv = await startWsEmit(["--redis", redis.url, "--stats-interval", "500ms"]);
+    await srv.waitForLine(/redis commands ready/);
+    const page = await browser.newPage();
+    await page.goto(`${srv.url}/?room=time`);
+    await page.waitForSelector("#status.ok");
+    expect(await page.evaluate("refreshStats()")).toBe(true);
+    const stats = await page.waitForSelector("#stats:not([hidden])");
+    expect(await stats.textContent()).toMatch(/^server: 1 connections, 1 rooms, .*; cluster: 1 nodes, 1 connections, 1 rooms, [\d.]+ deliveries\/s$/);
+    await page.close();
   });
 });
