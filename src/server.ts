@@ -130,6 +130,22 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
     }
   }
 
+  /**
+   * wspush served every path, so its clients may use "/?token=Foo" or "/sse?token=Foo". Those
+   * are wspush requests when they cannot mean anything else: "/" only for an upgrade or an
+   * event stream, "/sse" only without a room and with a token that is not a signed ws-emit
+   * token (those always hold a dot; wspush tokens are base64url).
+   */
+  function isWspushOnOwnPath(req: Request, url: URL): boolean {
+    const token = url.searchParams.get("token");
+    if (token === null) return false;
+    if (url.pathname === "/") {
+      const upgrade = (req.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
+      return upgrade || (req.headers.get("accept") ?? "").includes("text/event-stream");
+    }
+    return url.pathname === "/sse" && !url.searchParams.has("room") && !url.searchParams.has("format") && !token.includes(".");
+  }
+
   async function route(req: Request, url: URL, ip: string): Promise<Response | undefined> {
     const path = url.pathname;
     const m = req.method;
@@ -152,7 +168,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
       refuseWhenFull();
       return upgradeWebdis(ctx, req, url, webdis, ip);
     }
-    if (path === "/wspush" || path === "/wspush/sse") {
+    if (path === "/wspush" || path === "/wspush/sse" || isWspushOnOwnPath(req, url)) {
       if (m !== "GET") methodNotAllowed("GET");
       const wantsSse = path.endsWith("/sse") || (req.headers.get("accept") ?? "").includes("text/event-stream");
       refuseWhenFull();
@@ -179,6 +195,8 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
       const res = await r(ctx, req, url, ip);
       if (res !== null) return res;
     }
+    // wspush answered every path: one nothing else claims, carrying ?token=, is a wspush client.
+    if (url.searchParams.has("token") && path !== "/" && path !== "/index.html") return route(req, new URL(`/wspush${path.endsWith("/sse") ? "/sse" : ""}${url.search}`, url), ip);
     if (m !== "GET" && m !== "HEAD" && (path === "/" || path === "/index.html")) methodNotAllowed("GET");
     switch (path) {
       case "/":
