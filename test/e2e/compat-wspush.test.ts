@@ -64,7 +64,7 @@ describe("wspush clients", () => {
 // connect to "/?token=Foo", "/sse?token=Foo" or their own path. Paths ws-emit does not claim
 // for itself behave as wspush when they carry ?token=.
 /** Read a stream until `needle` appears; fails after `ms` instead of hanging. */
-async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, needle: string, ms = 5000): Promise<string> {
+async function readUntil(reader: { read(): Promise<{ done: boolean; value?: Uint8Array }> }, needle: string, ms = 5000): Promise<string> {
   let text = "";
   const deadline = Date.now() + ms;
   while (!text.includes(needle)) {
