@@ -7,9 +7,17 @@ export function json(body: unknown, status = 200, headers?: Record<string, strin
 
 /** Read a request body as text, refusing more than `limit` bytes (413) whatever Content-Length says. */
 export async function readBody(req: Request, limit: number): Promise<string> {
+  return Buffer.from(await readBytes(req, limit)).toString("utf8");
+}
+
+/**
+ * The request body, at most `limit` bytes, else HttpError 413 (JSON). Read as a stream, so a
+ * huge body is refused after `limit` bytes whatever Content-Length says (or if it is chunked).
+ */
+export async function readBytes(req: Request, limit: number): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? "NaN");
   if (declared > limit) throw new HttpError(413, "payload_too_large", `body is larger than ${limit} bytes`);
-  if (!req.body) return "";
+  if (!req.body) return new Uint8Array(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -23,7 +31,7 @@ export async function readBody(req: Request, limit: number): Promise<string> {
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 /** application/json and any +json type, with or without parameters (charset). */

@@ -50,6 +50,8 @@ export interface RunningServer {
 
 const CORS_METHODS = "GET, POST, PUT, DELETE, OPTIONS";
 const CORS_HEADERS = "Content-Type, Authorization";
+/** Bun's own request body limit: far above every configurable one (see serveOptions). */
+const BODY_BACKSTOP_BYTES = 1024 ** 3;
 
 export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): RunningServer {
   const { config, log, metrics } = deps;
@@ -224,7 +226,11 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
     development: false,
     // Workers share the port; with TLS a reload binds the new certificate beside the old listener.
     reusePort: config.workers !== 1 || material !== null,
-    maxRequestBodySize: Math.max(config.maxBodyBytes, 64 * 1024) + 1024,
+    // Every handler that reads a body bounds it itself while streaming (readBody: --max-body,
+    // --sio-max-http-buffer) and answers a JSON 413; Bun's own 413 has no body and would also
+    // cap --sio-max-http-buffer at --max-body. Bun does not buffer a body nobody reads (checked:
+    // 200 MB chunked to a route that never reads it, RSS flat), so this is only a backstop.
+    maxRequestBodySize: BODY_BACKSTOP_BYTES,
     tls: material ? { cert: material.cert, key: material.key } : undefined,
     async fetch(req: Request, srv: Server<WsData>) {
       const ip = srv.requestIP(req)?.address ?? "";

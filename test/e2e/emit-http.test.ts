@@ -58,6 +58,21 @@ describe("POST /emit status codes", () => {
     const r = await fetch(`${srv.url}/emit`, { method: "POST", headers: { "Content-Type": "application/json" }, body: stream });
     expect(r.status).toBe(413);
   });
+  test("413 is JSON however large the body (far past --max-body), declared or chunked", async () => {
+    const huge = "x".repeat(3 * 1024 * 1024);
+    const declared = await fetch(`${srv.url}/emit`, { method: "POST", headers: { "Content-Type": "application/json" }, body: huge });
+    expect(declared.status).toBe(413);
+    expect(await declared.json()).toMatchObject({ error: "payload_too_large" });
+    const stream = new ReadableStream({
+      start(c) {
+        for (let i = 0; i < 3; i++) c.enqueue(new TextEncoder().encode(huge.slice(0, 1024 * 1024)));
+        c.close();
+      },
+    });
+    const chunked = await fetch(`${srv.url}/emit`, { method: "POST", headers: { "Content-Type": "application/json" }, body: stream });
+    expect(chunked.status).toBe(413);
+    expect(await chunked.json()).toMatchObject({ error: "payload_too_large" });
+  });
   test("415 unless JSON; charset parameter is fine", async () => {
     const r = await post('{"event":"x","secret":"123"}', { "Content-Type": "application/x-www-form-urlencoded" });
     expect(r.status).toBe(415);
