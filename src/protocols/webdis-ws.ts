@@ -76,6 +76,8 @@ export function createWebdisProtocol(ctx: Ctx): WsProtocol {
         return subscribe(ws, c.channels).catch((e) => ctx.log.error("webdis subscribe failed", e));
       case "UNSUBSCRIBE": {
         const channels = c.channels.length ? c.channels : [...(conn.rooms.get(NS) ?? [])];
+        // Redis answers a bare UNSUBSCRIBE with nothing subscribed by [unsubscribe, nil, 0].
+        if (channels.length === 0) ws.send(encodeWebdisReply("UNSUBSCRIBE", ["unsubscribe", null, 0]));
         for (const ch of channels) {
           leaveRoom(hub, conn, { ws }, WEBDIS_FORMAT_ID, NS, ch);
           ws.send(encodeWebdisReply("UNSUBSCRIBE", ["unsubscribe", ch, roomCount(conn)]));

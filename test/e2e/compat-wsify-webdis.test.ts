@@ -116,6 +116,19 @@ describe("webdis clients (the blog post's recipe)", () => {
     expect((await c.closed).code).toBe(1007);
   });
 
+  test("UNSUBSCRIBE with no channel leaves them all, and answers as Redis does when there are none", async () => {
+    const c = await openWs(`${srv.wsUrl}/.json`);
+    c.send(["SUBSCRIBE", "a", "b"]);
+    expect(await c.next()).toEqual({ SUBSCRIBE: ["subscribe", "a", 1] });
+    expect(await c.next()).toEqual({ SUBSCRIBE: ["subscribe", "b", 2] });
+    c.send(["UNSUBSCRIBE"]);
+    expect(await c.next()).toEqual({ UNSUBSCRIBE: ["unsubscribe", "a", 1] });
+    expect(await c.next()).toEqual({ UNSUBSCRIBE: ["unsubscribe", "b", 0] });
+    c.send(["UNSUBSCRIBE"]);
+    expect(await c.next()).toEqual({ UNSUBSCRIBE: ["unsubscribe", null, 0] });
+    c.close();
+  });
+
   test("private channels need ?secret=; /PUBLISH needs the emit secret", async () => {
     const c = await openWs(`${srv.wsUrl}/.json?secret=S`);
     c.send(["SUBSCRIBE", "dir::x"]);
