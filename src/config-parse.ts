@@ -101,7 +101,9 @@ export function roomspaceSecrets(raw: string[]) {
   for (const item of raw.flatMap((r) => r.split(/\s+/)).filter(Boolean)) {
     const i = item.indexOf("=");
     const name = i < 0 ? item : item.slice(0, i);
-    if (i <= 0 || i === item.length - 1) throw new Error(`expected NAME=SECRET, got "${name}${i < 0 ? "" : "=…"}"`);
+    // Without "=" the lone word is most likely the secret itself: never echo it.
+    if (i < 0) throw new Error('expected NAME=SECRET, got a value without "=" (not shown: it may be the secret)');
+    if (i === 0 || i === item.length - 1) throw new Error(`expected NAME=SECRET, got "${i === 0 ? "=…" : `${name}=`}"`);
     if (!isValidRoomspace(name)) throw new Error(`roomspace "${name}" may only use letters, digits, ".", "_" and "-"`);
     map.set(name, item.slice(i + 1));
   }
