@@ -103,6 +103,10 @@ export function createWsifyProtocol(ctx: Ctx, authorizer: Authorizer | null): Ws
     try {
       x = typeof data === "string" ? JSON.parse(data) : undefined;
     } catch {}
+    // Answers to the fork's {"type":"ping"} heartbeat (and pings of their own) are not commands.
+    const type = typeof x === "object" && x !== null ? (x as { type?: unknown }).type : undefined;
+    if (type === "pong") return;
+    if (type === "ping") return void ws.sendText('{"type":"pong"}');
     const p = parseWsifyCommand(x);
     if (!p.ok) {
       refuse(ws, "bad_request", typeof data === "string" ? p.error : "send JSON as text frames");

@@ -61,6 +61,26 @@ describe("wsify clients and backends", () => {
   });
 });
 
+describe("wsify heartbeat (the fork's {\"type\":\"ping\"} text frame)", () => {
+  test("wsify connections get {\"type\":\"ping\"} every --wsify-ping; a pong reply is taken silently; native ones do not", async () => {
+    await using s = await startWsEmit(["--wsify-ping", "200ms"]);
+    const w = await openWs(`${s.wsUrl}/ws`);
+    w.send({ command: "join", args: { channel: "hello" } });
+    const n = await openWs(`${s.wsUrl}/ws?room=hello`);
+    expect(await n.next()).toEqual({ type: "joined", room: "hello" });
+    expect(await w.next()).toEqual({ type: "ping" });
+    w.send({ type: "pong" });
+    expect(await w.next()).toEqual({ type: "ping" });
+    await emit(s.url, { event: "x", room: "hello", data: "content" });
+    expect(await w.next((m) => m !== null && typeof m !== "object")).toBe("content");
+    expect(w.received.filter((m) => m?.type === "error")).toEqual([]);
+    expect(await n.next()).toMatchObject({ type: "event", data: "content" });
+    expect(n.received.filter((m) => m?.type === "ping")).toEqual([]);
+    w.close();
+    n.close();
+  });
+});
+
 describe("wsify authorizer webhook", () => {
   test("connect and commands are asked; 200 allows, 401 denies, 5xx refuses as down", async () => {
     const seen: any[] = [];
