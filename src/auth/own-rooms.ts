@@ -1,0 +1,22 @@
+/**
+ * Per-connection rooms. As with python-socketio (and so Flask-SocketIO), every Socket.IO
+ * client is in a room named by its socket id, so a backend can emit to that one client
+ * (`emit(..., to=sid)`, or `"room": sid` on any ingest). No client may join another client's
+ * such room (PROTOCOLS.md §1): a join naming a live socket id of this process is refused.
+ * Socket ids are 120 random bits, so one from another node cannot be guessed either.
+ */
+const live = new Set<string>();
+const key = (ns: string, room: string) => `${ns}\u0000${room}`;
+
+export function reserveOwnRoom(ns: string, room: string): void {
+  live.add(key(ns, room));
+}
+
+export function releaseOwnRoom(ns: string, room: string): void {
+  live.delete(key(ns, room));
+}
+
+/** Is `room` of namespace `ns` some connected client's own room? */
+export function isOwnRoom(ns: string, room: string): boolean {
+  return live.size > 0 && live.has(key(ns, room));
+}
