@@ -124,7 +124,10 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
 
   function handle(s: Session, data: string) {
     const p = parseSioPacket(data);
-    if (!p.ok) return badPacket(s, p.error);
+    if (!p.ok) {
+      if (p.ack && s.namespaces.has(p.ack.nsp)) ack(s, p.ack.nsp, p.ack.id, { ok: false, error: "bad_request", message: p.error });
+      return badPacket(s, p.error);
+    }
     const pk = p.value;
     switch (pk.type) {
       case "connect":
