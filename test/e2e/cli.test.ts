@@ -93,6 +93,13 @@ for (const bin of [false, true]) {
       expect(neg.stderr).toContain("cannot reach");
     });
 
+    test("an unknown command is exit 2 naming it and the commands there are", async () => {
+      const r = await runWsEmit(["srve"], { bin });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('unknown command "srve"');
+      expect(r.stderr).toContain("emit");
+    });
+
     test("a busy port is a clear error", async () => {
       await using first = await startWsEmit([], { bin });
       const r = await runWsEmit(["--address", new URL(first.url).host], { bin });
