@@ -2,7 +2,7 @@
  * Value parsers for the settings table in ./config.ts. Each throws a message; resolveConfig
  * adds where the value came from. Pure.
  */
-import { parseRedisTarget } from "./engine/redis-url.ts";
+import { parseRedisTarget, redact } from "./engine/redis-url.ts";
 import { isValidRoomspace } from "./rooms.ts";
 
 /** ":9000" and "9000" listen on every interface, as the original default 0.0.0.0. */
@@ -117,9 +117,9 @@ export function httpUrl(raw: string[]) {
   try {
     u = new URL(v);
   } catch {
-    throw new Error(`"${v}" is not a URL like http://127.0.0.1:8080/authorize`);
+    throw new Error(`"${redact(v)}" is not a URL like http://127.0.0.1:8080/authorize`);
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`"${v}" must start with http:// or https://`);
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`"${redact(v)}" must start with http:// or https://`);
   return v;
 }
 

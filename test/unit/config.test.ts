@@ -73,6 +73,17 @@ describe("resolveConfig", () => {
     else throw new Error("accepted a roomspace secret without a name");
   });
 
+  test("a bad --authorizer-url is reported without its password", () => {
+    for (const url of ["ftp://user:pw-SECRET@x/", "http://user:pw-SECRET@[bad"]) {
+      const bad = resolveConfig({ ...none, flags: { "authorizer-url": [url] } });
+      expect(bad.ok).toBe(false);
+      if (!bad.ok) {
+        expect(bad.issues.join()).toContain("--authorizer-url");
+        expect(bad.issues.join()).not.toContain("pw-SECRET");
+      }
+    }
+  });
+
   test("--workers needs --redis; tls flags go together", () => {
     const r = resolveConfig({ ...none, flags: { workers: ["2"], "tls-cert": ["/x.pem"] } });
     expect(r.ok).toBe(false);
