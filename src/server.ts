@@ -184,7 +184,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
       }
       return upgradeWspush(ctx, req, wspush, wspushGate, token, ip);
     }
-    if (path === "/ping" && (m === "GET" || m === "HEAD")) return new Response(null, { status: 200 });
+    if (path === "/ping") return m === "GET" || m === "HEAD" ? new Response(null, { status: 200 }) : methodNotAllowed("GET");
     if (path.startsWith("/PUBLISH/")) return m === "GET" || m === "POST" ? handleWebdisPublish(ctx, req, url, ip) : methodNotAllowed("GET, POST");
     if (path === "/broadcast") return m === "POST" ? handleWsifyBroadcast(ctx, req, url, ip) : methodNotAllowed("POST");
     const rs = /^\/roomspaces\/([^/]+)\/secret$/.exec(path);

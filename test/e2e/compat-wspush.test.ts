@@ -35,6 +35,9 @@ describe("wspush clients", () => {
     expect((await fetch(`${open.url}/wspush?token=a`, { method: "POST" })).status).toBe(405);
     const ping = await fetch(`${open.url}/ping`);
     expect([ping.status, await ping.text()]).toEqual([200, ""]);
+    // As wspush: anything but GET is 405, /ping included.
+    const postPing = await fetch(`${open.url}/ping`, { method: "POST" });
+    expect([postPing.status, postPing.headers.get("allow")]).toEqual([405, "GET"]);
     const a = await openWs(`${open.wsUrl}/wspush?token=capped`);
     const b = await openWs(`${open.wsUrl}/wspush?token=capped`);
     const third = await upgradeStatus(`${open.url}/wspush?token=capped`);
