@@ -200,6 +200,8 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
     // wspush answered every path: one nothing else claims, carrying ?token=, is a wspush client.
     if (url.searchParams.has("token") && path !== "/" && path !== "/index.html") return route(req, new URL(`/wspush${path.endsWith("/sse") ? "/sse" : ""}${url.search}`, url), ip);
     if (m !== "GET" && m !== "HEAD" && (path === "/" || path === "/index.html")) methodNotAllowed("GET");
+    if (path === "/" && (req.headers.get("upgrade") ?? "").toLowerCase() === "websocket")
+      throw new HttpError(400, "bad_request", "no WebSocket at /: connect to /ws (native, wsify), /socket.io/ (Socket.IO), /.json (webdis) or /?token=… (wspush)");
     switch (path) {
       case "/":
       case "/index.html":

@@ -93,6 +93,10 @@ describe("wspush clients on wspush's own paths", () => {
     // Without a token an unclaimed path stays a 404, and / stays the built-in page.
     expect((await fetch(`${open.url}/push`)).status).toBe(404);
     expect((await fetch(`${open.url}/?token=Foo`)).headers.get("content-type")).toContain("text/html");
+    // A WebSocket to / without a token (a common slip for /ws) is told where to go.
+    const slip = await upgradeStatus(`${open.url}/`);
+    expect(slip.status).toBe(400);
+    expect(slip.body.message).toContain("/ws");
   });
 
   test("SSE at /sse?token=Foo (no room), /events/sse?token=Foo and Accept: text/event-stream on /", async () => {
