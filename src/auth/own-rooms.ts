@@ -5,11 +5,12 @@
  * such room (PROTOCOLS.md §1): a join naming a live socket id of this process is refused.
  * Socket ids are 120 random bits, so one from another node cannot be guessed either.
  */
-const live = new Set<string>();
+const live = new Map<string, () => void>();
 const key = (ns: string, room: string) => `${ns}\u0000${room}`;
 
-export function reserveOwnRoom(ns: string, room: string): void {
-  live.add(key(ns, room));
+/** `disconnect` ends that client's connection to `ns` (python-socketio's `disconnect(sid)`). */
+export function reserveOwnRoom(ns: string, room: string, disconnect: () => void): void {
+  live.set(key(ns, room), disconnect);
 }
 
 export function releaseOwnRoom(ns: string, room: string): void {
@@ -19,4 +20,11 @@ export function releaseOwnRoom(ns: string, room: string): void {
 /** Is `room` of namespace `ns` some connected client's own room? */
 export function isOwnRoom(ns: string, room: string): boolean {
   return live.size > 0 && live.has(key(ns, room));
+}
+
+/** Disconnect the client whose socket id is `sid` in `ns`, if it is connected here. */
+export function disconnectOwner(ns: string, sid: string): boolean {
+  const fn = live.get(key(ns, sid));
+  fn?.();
+  return fn !== undefined;
 }

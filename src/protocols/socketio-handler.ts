@@ -104,7 +104,11 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
       s.namespaces.set(n.ns, sid);
       // Every client gets the namespace's emits that name no room, and those to its own room.
       joinBroadcast(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, n.ns);
-      reserveOwnRoom(n.ns, sid);
+      const ns = n.ns;
+      reserveOwnRoom(ns, sid, () => {
+        sessions().send(s, encodeDisconnect(ns));
+        disconnect(s, ns);
+      });
       joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, n.ns, sid, Infinity);
     }
     sessions().send(s, encodeConnect(n.ns, sid));

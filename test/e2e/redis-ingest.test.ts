@@ -103,6 +103,13 @@ s.emit('after', 1, to='${b.id}')`);
     b.close();
   });
 
+  test("RedisManager.disconnect(sid) ends that Socket.IO client's connection (io server disconnect)", { timeout: 20_000 }, async () => {
+    const a = await connectSio(srv.url);
+    const gone = once(a, "disconnect", 15_000);
+    await python(`import socketio; socketio.RedisManager('${redis.url}', write_only=True).disconnect('${a.id}', namespace='/')`);
+    expect((await gone)[0]).toBe("io server disconnect");
+  });
+
   test("a malicious pickle on flask-socketio is refused without running, counted, and the server keeps serving", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ws-emit-evil-"));
     const marker = join(dir, "pwned");
