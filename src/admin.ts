@@ -4,6 +4,7 @@
  * --metrics-address so they can stay on a private interface.
  */
 import type { Server } from "bun";
+import { isOwnRoomKey } from "./auth/own-rooms.ts";
 import { bearerToken, secretMatches } from "./auth/secret.ts";
 import type { Ctx } from "./context.ts";
 import { HttpError } from "./errors.ts";
@@ -40,9 +41,12 @@ export function createAdmin(ctx: Ctx): Admin {
     return counts;
   }
 
+  /** Rooms with their local subscriber counts, without Socket.IO clients' own rooms (one per client). */
+  const sharedRooms = () => [...ctx.hub.rooms()].filter(([k]) => !isOwnRoomKey(k));
+
   metrics.collect(() => {
     for (const [t, n] of Object.entries(connectionsByTransport())) metrics.set("ws_emit_connections", n, { transport: t });
-    metrics.set("ws_emit_rooms", ctx.hub.rooms().size);
+    metrics.set("ws_emit_rooms", sharedRooms().length);
     metrics.set("ws_emit_draining", ctx.state.draining ? 1 : 0);
   });
 
@@ -57,7 +61,7 @@ export function createAdmin(ctx: Ctx): Admin {
   }
 
   function stats() {
-    const rooms = [...ctx.hub.rooms()].sort((a, b) => b[1] - a[1]);
+    const rooms = sharedRooms().sort((a, b) => b[1] - a[1]);
     const byTransport = connectionsByTransport();
     return {
       version: VERSION,

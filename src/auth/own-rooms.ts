@@ -28,3 +28,11 @@ export function disconnectOwner(ns: string, sid: string): boolean {
   fn?.();
   return fn !== undefined;
 }
+
+/** Is this key of `hub.rooms()` ("room" for namespace "/", "/ns|room" otherwise) a client's own room? */
+export function isOwnRoomKey(k: string): boolean {
+  if (live.size === 0) return false;
+  if (live.has(key("/", k))) return true;
+  const bar = k.indexOf("|");
+  return k.startsWith("/") && bar > 0 && live.has(key(k.slice(0, bar), k.slice(bar + 1)));
+}

@@ -23,8 +23,11 @@ describe("a Socket.IO client's own room (its socket id)", () => {
       const r = await emit(srv.url, { event: "direct", room: a.id, data: { to: "a" } });
       expect(r.body.delivered).toBe(1);
       expect(await got).toEqual([{ to: "a" }]);
-      // Its own room does not use up --max-rooms (1 here).
+      // Its own room does not use up --max-rooms (1 here), nor show among /stats rooms.
       expect(await emitAck(a, "join", { room: "time" })).toEqual({ ok: true });
+      const stats = (await (await fetch(`${srv.url}/stats`)).json()) as any;
+      expect([stats.rooms, stats.top_rooms]).toEqual([1, { time: 1 }]);
+      expect(await (await fetch(`${srv.url}/metrics`)).text()).toContain("ws_emit_rooms 1\n");
       a.close();
       b.close();
     });
