@@ -5,6 +5,7 @@
  * stay on a private interface.
  */
 import type { Server } from "bun";
+import { isOwnRoomKey } from "./auth/own-rooms.ts";
 import { bearerToken, secretMatches } from "./auth/secret.ts";
 import type { Ctx } from "./context.ts";
 import { HttpError } from "./errors.ts";
@@ -42,9 +43,16 @@ export function createAdmin(ctx: Ctx): Admin {
     return counts;
   }
 
+  /** Rooms with their local subscriber counts, without Socket.IO clients' own rooms (one per client). */
+  function sharedRooms(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [k, n] of ctx.hub.rooms()) if (!isOwnRoomKey(k)) out.set(k, n);
+    return out;
+  }
+
   metrics.collect(() => {
     for (const [t, n] of Object.entries(connectionsByTransport())) metrics.set("ws_emit_connections", n, { transport: t });
-    metrics.set("ws_emit_rooms", ctx.hub.rooms().size);
+    metrics.set("ws_emit_rooms", sharedRooms().size);
     metrics.set("ws_emit_draining", ctx.state.draining ? 1 : 0);
   });
 
@@ -70,7 +78,7 @@ export function createAdmin(ctx: Ctx): Admin {
         log,
         metrics,
         snapshot() {
-          const all = ctx.hub.rooms();
+          const all = sharedRooms();
           const byTransport = connectionsByTransport();
           return {
             version: VERSION,
@@ -88,7 +96,7 @@ export function createAdmin(ctx: Ctx): Admin {
     : null;
 
   function stats() {
-    const all = ctx.hub.rooms();
+    const all = sharedRooms();
     const byTransport = connectionsByTransport();
     return {
       version: VERSION,

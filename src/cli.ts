@@ -23,7 +23,11 @@ const argv = process.argv.slice(2);
 const first = argv[0];
 // `ws-emit --address … --secret …` (the original's way) runs `serve` directly, so a flag value
 // is never mistaken for a command name and unknown flags are reported by serve itself.
-if (first !== undefined && first.startsWith("-") && !["--help", "-h", "--version", "-v"].includes(first)) {
+if (first !== undefined && !first.startsWith("-") && !(first in subCommands)) {
+  // citty would print the usage and exit 1: a typo is a usage error (exit 2), named.
+  process.stderr.write(`ws-emit: unknown command ${JSON.stringify(first)} (commands: ${Object.keys(subCommands).join(", ")}; see ws-emit --help)\n`);
+  process.exit(2);
+} else if (first !== undefined && first.startsWith("-") && !["--help", "-h", "--version", "-v"].includes(first)) {
   const serve = await subCommands.serve();
   runMain({ ...serve, meta: { name: "ws-emit", version: VERSION, description: "Run the server." } }, { rawArgs: argv });
 } else runMain(main);

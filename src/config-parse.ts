@@ -2,7 +2,7 @@
  * Value parsers for the settings table in ./config.ts. Each throws a message; resolveConfig
  * adds where the value came from. Pure.
  */
-import { parseRedisTarget } from "./engine/redis-url.ts";
+import { parseRedisTarget, redact } from "./engine/redis-url.ts";
 import { isValidRoomspace } from "./rooms.ts";
 
 /** ":9000" and "9000" listen on every interface, as the original default 0.0.0.0. */
@@ -101,7 +101,9 @@ export function roomspaceSecrets(raw: string[]) {
   for (const item of raw.flatMap((r) => r.split(/\s+/)).filter(Boolean)) {
     const i = item.indexOf("=");
     const name = i < 0 ? item : item.slice(0, i);
-    if (i <= 0 || i === item.length - 1) throw new Error(`expected NAME=SECRET, got "${name}${i < 0 ? "" : "=…"}"`);
+    // Without "=" the lone word is most likely the secret itself: never echo it.
+    if (i < 0) throw new Error('expected NAME=SECRET, got a value without "=" (not shown: it may be the secret)');
+    if (i === 0 || i === item.length - 1) throw new Error(`expected NAME=SECRET, got "${i === 0 ? "=…" : `${name}=`}"`);
     if (!isValidRoomspace(name)) throw new Error(`roomspace "${name}" may only use letters, digits, ".", "_" and "-"`);
     map.set(name, item.slice(i + 1));
   }
@@ -115,9 +117,9 @@ export function httpUrl(raw: string[]) {
   try {
     u = new URL(v);
   } catch {
-    throw new Error(`"${v}" is not a URL like http://127.0.0.1:8080/authorize`);
+    throw new Error(`"${redact(v)}" is not a URL like http://127.0.0.1:8080/authorize`);
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`"${v}" must start with http:// or https://`);
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`"${redact(v)}" must start with http:// or https://`);
   return v;
 }
 

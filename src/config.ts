@@ -69,6 +69,8 @@ export interface Config {
   authorizerUrl: string | null;
   authorizerTimeoutMs: number;
   authorizerCacheMs: number;
+  /** wsify: interval of the fork's `{"type":"ping"}` text frame to wsify clients; 0 = off. */
+  wsifyPingMs: number;
   /** wspush: base64url HMAC-MD5 key for tokens (unset: any 1–64 character token). */
   wspushKey: string | null;
   wspushPrefix: string;
@@ -129,6 +131,7 @@ const DEFAULTS: Config = {
   authorizerUrl: null,
   authorizerTimeoutMs: 3000,
   authorizerCacheMs: 5000,
+  wsifyPingMs: 30_000,
   wspushKey: null,
   wspushPrefix: "example.",
   wspushMaxPerToken: 100,
@@ -187,6 +190,7 @@ export const SETTINGS: Setting[] = [
   { key: "authorizerUrl", flag: "authorizer-url", env: ["WS_EMIT_AUTHORIZER_URL"], parse: httpUrl, help: "wsify: webhook asked before each /ws connection and wsify command" },
   { key: "authorizerTimeoutMs", flag: "authorizer-timeout", env: ["WS_EMIT_AUTHORIZER_TIMEOUT"], parse: duration(100, 60_000), help: "wsify: authorizer call timeout (then: authorizer down)" },
   { key: "authorizerCacheMs", flag: "authorizer-cache", env: ["WS_EMIT_AUTHORIZER_CACHE"], parse: duration(0, 600_000), help: "wsify: how long an authorizer answer is reused" },
+  { key: "wsifyPingMs", flag: "wsify-ping", env: ["WS_EMIT_WSIFY_PING"], parse: duration(0, 600_000), help: 'wsify: send the {"type":"ping"} text frame of the wsify fork this often (0: off)' },
   { key: "wspushKey", flag: "wspush-key", env: ["WSPUSH_KEY", "WS_EMIT_WSPUSH_KEY"], parse: wspushKey, help: "wspush: base64url key; tokens must carry its HMAC-MD5" },
   { key: "wspushPrefix", flag: "wspush-prefix", env: ["WS_EMIT_WSPUSH_PREFIX"], parse: str, help: "wspush: Redis PSUBSCRIBE prefix; <prefix>Foo reaches ?token=Foo" },
   { key: "wspushMaxPerToken", flag: "wspush-max-per-token", env: ["WS_EMIT_WSPUSH_MAX_PER_TOKEN"], parse: int(1, 1_000_000), help: "wspush: connections per token (more get 429)" },

@@ -5,6 +5,8 @@
  */
 import type { Ctx } from "./context.ts";
 
+const WSIFY_PING = '{"type":"ping"}';
+
 export function startHeartbeat(ctx: Ctx): { close(): void } {
   const interval = ctx.config.heartbeatMs;
   const timer = setInterval(() => {
@@ -18,5 +20,17 @@ export function startHeartbeat(ctx: Ctx): { close(): void } {
     }
   }, interval);
   timer.unref();
-  return { close: () => clearInterval(timer) };
+  // The wsify fork sends a text heartbeat its clients may watch for; the WebSocket ping above
+  // is invisible to page scripts.
+  const wsifyMs = ctx.config.wsifyPingMs;
+  const wsifyTimer = wsifyMs > 0 ? setInterval(() => {
+    for (const ws of ctx.sockets) if (ws.data.conn.transport === "wsify") ws.sendText(WSIFY_PING);
+  }, wsifyMs) : null;
+  wsifyTimer?.unref();
+  return {
+    close: () => {
+      clearInterval(timer);
+      if (wsifyTimer) clearInterval(wsifyTimer);
+    },
+  };
 }

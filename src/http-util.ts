@@ -7,9 +7,17 @@ export function json(body: unknown, status = 200, headers?: Record<string, strin
 
 /** Read a request body as text, refusing more than `limit` bytes (413) whatever Content-Length says. */
 export async function readBody(req: Request, limit: number): Promise<string> {
+  return Buffer.from(await readBytes(req, limit)).toString("utf8");
+}
+
+/**
+ * The request body, at most `limit` bytes, else HttpError 413 (JSON). Read as a stream, so a
+ * huge body is refused after `limit` bytes whatever Content-Length says (or if it is chunked).
+ */
+export async function readBytes(req: Request, limit: number): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? "NaN");
   if (declared > limit) throw new HttpError(413, "payload_too_large", `body is larger than ${limit} bytes`);
-  if (!req.body) return "";
+  if (!req.body) return new Uint8Array(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -23,7 +31,7 @@ export async function readBody(req: Request, limit: number): Promise<string> {
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
 /** application/json and any +json type, with or without parameters (charset). */
@@ -46,6 +54,45 @@ export async function readJson(req: Request, limit: number): Promise<unknown> {
 export function isLoopback(ip: string | undefined): boolean {
   if (!ip) return false;
   return ip === "::1" || ip.startsWith("127.") || ip.startsWith("::ffff:127.");
+}
+
+/** The address a proxy says it forwards for: the last hop it added (earlier ones can be forged by the client). */
+function forwardedFor(req: Request): string | null {
+  const xff = req.headers.get("x-forwarded-for");
+  if (xff) return xff.split(",").at(-1)!.trim();
+  const fwd = req.headers.get("forwarded");
+  if (fwd) {
+    // for=192.0.2.1, for="192.0.2.1:80", for="[2001:db8::1]:80" (RFC 7239)
+    const last = [...fwd.matchAll(/for="?([^";,]+)/gi)].at(-1)?.[1]?.trim();
+    if (last) {
+      const v6 = /^\[([^\]]+)\]/.exec(last);
+      return v6 ? v6[1]! : last.split(":").length === 2 ? last.split(":")[0]! : last;
+    }
+  }
+  return req.headers.get("x-real-ip")?.trim() || null;
+}
+
+const LOOPBACK_HOST = /^(localhost|[^/]*\.localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/i;
+
+/**
+ * "Only clients on this machine" (no secret configured): the peer is loopback, and it is not
+ * a local reverse proxy forwarding for someone else (X-Forwarded-For / Forwarded / X-Real-IP
+ * naming a non-loopback client), nor a browser running another site's page that reached us
+ * through DNS rebinding (an Origin that is neither loopback nor allowed by `originAllowed`).
+ */
+export function isLocalClient(req: Request, ip: string, originAllowed: (origin: string) => boolean): boolean {
+  if (!isLoopback(ip)) return false;
+  const fwd = forwardedFor(req);
+  if (fwd !== null && !isLoopback(fwd) && fwd.toLowerCase() !== "localhost") return false;
+  const origin = req.headers.get("origin");
+  if (origin === null) return true;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    return false;
+  }
+  return LOOPBACK_HOST.test(host) || originAllowed(origin);
 }
 
 export function methodNotAllowed(allow: string): never {

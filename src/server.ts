@@ -50,6 +50,8 @@ export interface RunningServer {
 
 const CORS_METHODS = "GET, POST, PUT, DELETE, OPTIONS";
 const CORS_HEADERS = "Content-Type, Authorization";
+/** Bun's own request body limit: far above every configurable one (see serveOptions). */
+const BODY_BACKSTOP_BYTES = 1024 ** 3;
 
 export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): RunningServer {
   const { config, log, metrics } = deps;
@@ -130,6 +132,22 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
     }
   }
 
+  /**
+   * wspush served every path, so its clients may use "/?token=Foo" or "/sse?token=Foo". Those
+   * are wspush requests when they cannot mean anything else: "/" only for an upgrade or an
+   * event stream, "/sse" only without a room and with a token that is not a signed ws-emit
+   * token (those always hold a dot; wspush tokens are base64url).
+   */
+  function isWspushOnOwnPath(req: Request, url: URL): boolean {
+    const token = url.searchParams.get("token");
+    if (token === null) return false;
+    if (url.pathname === "/") {
+      const upgrade = (req.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
+      return upgrade || (req.headers.get("accept") ?? "").includes("text/event-stream");
+    }
+    return url.pathname === "/sse" && !url.searchParams.has("room") && !url.searchParams.has("format") && !token.includes(".");
+  }
+
   async function route(req: Request, url: URL, ip: string): Promise<Response | undefined> {
     const path = url.pathname;
     const m = req.method;
@@ -152,7 +170,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
       refuseWhenFull();
       return upgradeWebdis(ctx, req, url, webdis, ip);
     }
-    if (path === "/wspush" || path === "/wspush/sse") {
+    if (path === "/wspush" || path === "/wspush/sse" || isWspushOnOwnPath(req, url)) {
       if (m !== "GET") methodNotAllowed("GET");
       const wantsSse = path.endsWith("/sse") || (req.headers.get("accept") ?? "").includes("text/event-stream");
       refuseWhenFull();
@@ -166,7 +184,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
       }
       return upgradeWspush(ctx, req, wspush, wspushGate, token, ip);
     }
-    if (path === "/ping" && (m === "GET" || m === "HEAD")) return new Response(null, { status: 200 });
+    if (path === "/ping") return m === "GET" || m === "HEAD" ? new Response(null, { status: 200 }) : methodNotAllowed("GET");
     if (path.startsWith("/PUBLISH/")) return m === "GET" || m === "POST" ? handleWebdisPublish(ctx, req, url, ip) : methodNotAllowed("GET, POST");
     if (path === "/broadcast") return m === "POST" ? handleWsifyBroadcast(ctx, req, url, ip) : methodNotAllowed("POST");
     const rs = /^\/roomspaces\/([^/]+)\/secret$/.exec(path);
@@ -179,7 +197,11 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
       const res = await r(ctx, req, url, ip);
       if (res !== null) return res;
     }
+    // wspush answered every path: one nothing else claims, carrying ?token=, is a wspush client.
+    if (url.searchParams.has("token") && path !== "/" && path !== "/index.html") return route(req, new URL(`/wspush${path.endsWith("/sse") ? "/sse" : ""}${url.search}`, url), ip);
     if (m !== "GET" && m !== "HEAD" && (path === "/" || path === "/index.html")) methodNotAllowed("GET");
+    if (path === "/" && (req.headers.get("upgrade") ?? "").toLowerCase() === "websocket")
+      throw new HttpError(400, "bad_request", "no WebSocket at /: connect to /ws (native, wsify), /socket.io/ (Socket.IO), /.json (webdis) or /?token=… (wspush)");
     switch (path) {
       case "/":
       case "/index.html":
@@ -206,7 +228,11 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
     development: false,
     // Workers share the port; with TLS a reload binds the new certificate beside the old listener.
     reusePort: config.workers !== 1 || material !== null,
-    maxRequestBodySize: Math.max(config.maxBodyBytes, 64 * 1024) + 1024,
+    // Every handler that reads a body bounds it itself while streaming (readBody: --max-body,
+    // --sio-max-http-buffer) and answers a JSON 413; Bun's own 413 has no body and would also
+    // cap --sio-max-http-buffer at --max-body. Bun does not buffer a body nobody reads (checked:
+    // 200 MB chunked to a route that never reads it, RSS flat), so this is only a backstop.
+    maxRequestBodySize: BODY_BACKSTOP_BYTES,
     tls: material ? { cert: material.cert, key: material.key } : undefined,
     async fetch(req: Request, srv: Server<WsData>) {
       const ip = srv.requestIP(req)?.address ?? "";

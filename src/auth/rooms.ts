@@ -1,6 +1,7 @@
 import { HttpError } from "../errors.ts";
-import { parseRoom } from "../rooms.ts";
+import { DEFAULT_NAMESPACE, parseRoom } from "../rooms.ts";
 import { EngineUnavailable, type Engine } from "../engine/types.ts";
+import { isOwnRoom } from "./own-rooms.ts";
 import { secretMatches } from "./secret.ts";
 import { verifyToken, type TokenFailure } from "./token.ts";
 
@@ -13,11 +14,12 @@ export type JoinCheck = { ok: true; room: string } | { ok: false; code: JoinCode
  * rooms: yes. `space::room`: only with the roomspace's secret, compared in constant time, or
  * with a token signed by that secret; a non-empty token is checked instead of the secret.
  * An unset or empty roomspace secret admits nobody; a store that cannot answer refuses with
- * `unavailable`, never admits by accident.
+ * `unavailable`, never admits by accident. Another client's own room (its socket id) is refused.
  */
-export async function checkJoin(engine: Engine, room: unknown, secret: unknown, token?: unknown): Promise<JoinCheck> {
+export async function checkJoin(engine: Engine, room: unknown, secret: unknown, token?: unknown, ns: string = DEFAULT_NAMESPACE): Promise<JoinCheck> {
   const r = parseRoom(room);
   if (!r.ok) return { ok: false, code: "bad_request", message: r.error };
+  if (isOwnRoom(ns, r.room)) return { ok: false, code: "forbidden", message: `room "${r.room}" is another client's own room` };
   if (r.roomspace === null) return { ok: true, room: r.room };
   const useToken = token !== undefined && token !== null && token !== "";
   if (!useToken && (typeof secret !== "string" || secret === ""))

@@ -1,38 +1,95 @@
 import { defineCommand } from "citty";
+import { scanFlags } from "../cli-args.ts";
+import { parseNamespace, parseRoom } from "../rooms.ts";
+
+export interface EmitRequest {
+  url: string;
+  body: Record<string, unknown>;
+  secret?: string;
+  /** DATA is "-": read it from stdin. */
+  dataFromStdin: boolean;
+}
+
+/** A DATA argument may be a negative number ("-1"), which is not a flag. */
+const isNegativeNumber = (a: string) => /^-\d/.test(a);
+
+/**
+ * What `ws-emit emit` was asked for, checked before any request: every problem at once, each
+ * naming its argument (exit 2), so a typo is never sent as a broadcast.
+ */
+export function emitRequest(rawArgs: string[], env: Record<string, string | undefined> = process.env): { ok: true; value: EmitRequest } | { ok: false; issues: string[] } {
+  // Negative numbers are positionals: shield them from the flag scanner.
+  const shielded = rawArgs.map((a) => (isNegativeNumber(a) ? `\u0000${a}` : a));
+  const scan = scanFlags(shielded, new Set(["room", "namespace", "url", "secret"]));
+  const issues = scan.ok ? [] : [...scan.issues];
+  const flags = scan.ok ? scan.flags : {};
+  const positionals = scan.ok ? scan.positionals.map((p) => p.replace(/^\u0000/, "")) : [];
+  const [event, dataText, ...extra] = positionals;
+  if (scan.ok && event === undefined) issues.push("EVENT is required: ws-emit emit EVENT [DATA] [--room R]");
+  if (event === "") issues.push("EVENT must not be empty");
+  if (extra.length) issues.push(`unexpected argument ${JSON.stringify(extra[0])} (DATA is one JSON argument: quote it)`);
+  const body: Record<string, unknown> = { event };
+  if (dataText !== undefined && dataText !== "-") {
+    try {
+      body.data = JSON.parse(dataText);
+    } catch {
+      issues.push(`DATA is not valid JSON: ${dataText.slice(0, 80)}`);
+    }
+  }
+  const rooms = flags.room ?? [];
+  for (const room of rooms) {
+    const r = parseRoom(room);
+    if (!r.ok) issues.push(`--room ${JSON.stringify(room)}: ${r.error}`);
+  }
+  if (rooms.length === 1) body.room = rooms[0];
+  else if (rooms.length > 1) body.rooms = rooms;
+  const namespace = flags.namespace?.at(-1);
+  if (namespace !== undefined) {
+    const ns = parseNamespace(namespace);
+    if (!ns.ok) issues.push(`--namespace ${JSON.stringify(namespace)}: ${ns.error}`);
+    body.namespace = namespace;
+  }
+  const urlFlag = flags.url?.at(-1);
+  const urlText = (urlFlag ?? env.WS_EMIT_URL ?? "http://127.0.0.1:8899").replace(/\/+$/, "");
+  const urlName = urlFlag !== undefined ? "--url" : env.WS_EMIT_URL !== undefined ? "WS_EMIT_URL" : "--url";
+  let ok = false;
+  try {
+    ok = ["http:", "https:"].includes(new URL(urlText).protocol);
+  } catch {}
+  if (!ok) issues.push(`${urlName}: expected the ws-emit base URL like http://127.0.0.1:8899, got ${JSON.stringify(urlText)}`);
+  if (issues.length) return { ok: false, issues };
+  const secret = flags.secret?.at(-1) ?? env.WS_EMIT_SECRET ?? env.SECRET;
+  return { ok: true, value: { url: urlText, body, ...(secret ? { secret } : {}), dataFromStdin: dataText === "-" } };
+}
 
 /** `ws-emit emit EVENT [DATA]`: POST /emit from a shell script. */
 export default defineCommand({
   meta: { name: "emit", description: "Send one event through a running ws-emit (POST /emit)." },
   args: {
-    event: { type: "positional", description: "event name", required: true },
+    // Not `required`: citty would print the usage and exit 1; emitRequest says what is missing (exit 2).
+    event: { type: "positional", description: "event name", required: false },
     data: { type: "positional", description: "JSON data (omit for none; - reads stdin)", required: false },
     room: { type: "string", description: "room (repeat for several; omit to broadcast)" },
     namespace: { type: "string", description: "Socket.IO namespace (default /)" },
     url: { type: "string", description: "ws-emit base URL (env WS_EMIT_URL; default http://127.0.0.1:8899)" },
     secret: { type: "string", description: "emit secret (env SECRET / WS_EMIT_SECRET)" },
   },
-  async run({ args, rawArgs }) {
-    const rooms: string[] = [];
-    rawArgs.forEach((a, i) => {
-      if (a === "--room" && rawArgs[i + 1] !== undefined) rooms.push(rawArgs[i + 1]!);
-      else if (a.startsWith("--room=")) rooms.push(a.slice(7));
-    });
-    const body: Record<string, unknown> = { event: args.event };
-    let dataText = args.data as string | undefined;
-    if (dataText === "-") dataText = await Bun.stdin.text();
-    if (dataText !== undefined) {
+  async run({ rawArgs }) {
+    const r = emitRequest(rawArgs);
+    if (!r.ok) {
+      for (const i of r.issues) process.stderr.write(`ws-emit emit: ${i}\n`);
+      process.exit(2);
+    }
+    const { url: base, body, secret } = r.value;
+    if (r.value.dataFromStdin) {
+      const text = await Bun.stdin.text();
       try {
-        body.data = JSON.parse(dataText);
+        body.data = JSON.parse(text);
       } catch {
-        process.stderr.write(`ws-emit emit: DATA is not valid JSON: ${dataText.slice(0, 80)}\n`);
+        process.stderr.write(`ws-emit emit: DATA (stdin) is not valid JSON: ${text.slice(0, 80)}\n`);
         process.exit(2);
       }
     }
-    if (rooms.length === 1) body.room = rooms[0];
-    else if (rooms.length > 1) body.rooms = rooms;
-    if (args.namespace) body.namespace = args.namespace;
-    const base = (args.url ?? process.env.WS_EMIT_URL ?? "http://127.0.0.1:8899").replace(/\/+$/, "");
-    const secret = args.secret ?? process.env.WS_EMIT_SECRET ?? process.env.SECRET;
     const headers: Record<string, string> = { "Content-Type": "application/json" };
     if (secret) headers.Authorization = `Bearer ${secret}`;
     let res: Response;

@@ -2,7 +2,7 @@
 import { bearerToken, secretMatches } from "../auth/secret.ts";
 import type { Ctx } from "../context.ts";
 import { HttpError } from "../errors.ts";
-import { isLoopback, json, readJson } from "../http-util.ts";
+import { isLocalClient, json, readJson } from "../http-util.ts";
 import type { EmitMessage } from "../message.ts";
 import { isValidRoomspace } from "../rooms.ts";
 import { parseEmit } from "./emit-request.ts";
@@ -17,7 +17,8 @@ export const MAX_BATCH = 1000;
 export function authorize(ctx: Ctx, req: Request, ip: string, bodySecret: unknown): void {
   const expected = ctx.config.secret;
   if (expected === null) {
-    if (!isLoopback(ip)) throw new HttpError(403, "forbidden", "no --secret is configured, so only clients on this machine may emit");
+    if (!isLocalClient(req, ip, (o) => ctx.origins.allows(o)))
+      throw new HttpError(403, "forbidden", "no --secret is configured, so only clients on this machine may emit (not through a proxy, not from another site's page)");
     return;
   }
   const presented = bearerToken(req.headers.get("authorization")) ?? bodySecret;

@@ -15,6 +15,7 @@
  * `ready`, so the subscriptions come back by themselves.
  */
 import Redis from "ioredis";
+import { disconnectOwner } from "../auth/own-rooms.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { EmitMessage, IngestSource } from "../message.ts";
@@ -143,7 +144,10 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
   const onQueue = (channel: string, payload: Uint8Array) => {
     const p = parseSocketioQueueMessage(payload, limits);
     if (!p.ok) return invalid("redis-socketio", channel, payload, p.error);
-    if (p.kind === "ignored") return log.debug(`ignored "${p.method}" on ${channel}: ${p.reason}`);
+    if (p.kind === "ignored") {
+      if (p.sid !== undefined && disconnectOwner(p.namespace ?? "/", p.sid)) return log.debug(`disconnected ${p.sid} on request from ${channel}`);
+      return log.debug(`ignored "${p.method}" on ${channel}: ${p.reason}`);
+    }
     accept("redis-socketio", p.value);
   };
   const onEmitter = (channel: string, payload: Uint8Array) => {

@@ -31,7 +31,7 @@ import { decodePickle, isPickleTuple, looksLikePickle, type PickleLimits } from 
 
 export type QueueParse =
   | { ok: true; kind: "emit"; value: EmitMessage; format: "pickle" | "json" }
-  | { ok: true; kind: "ignored"; method: string; reason: string }
+  | { ok: true; kind: "ignored"; method: string; reason: string; sid?: string; namespace?: string }
   | { ok: false; error: string };
 
 const SESSION_METHODS = new Set(["disconnect", "enter_room", "leave_room", "close_room", "callback"]);
@@ -60,6 +60,10 @@ export function parseSocketioQueueMessage(payload: Uint8Array, limits: PickleLim
   const m = msg as Record<string, unknown>;
   if (typeof m.method !== "string") return { ok: false, error: `message has no "method" (${format})` };
   if (m.method !== "emit") {
+    // `disconnect` names a Socket.IO client by its socket id, which ws-emit clients have: the
+    // caller acts on it (src/auth/own-rooms.ts). The others need server-side sessions.
+    if (m.method === "disconnect" && typeof m.sid === "string")
+      return { ok: true, kind: "ignored", method: m.method, reason: "no client with that socket id here", sid: m.sid, namespace: typeof m.namespace === "string" && m.namespace ? m.namespace : "/" };
     if (SESSION_METHODS.has(m.method))
       return { ok: true, kind: "ignored", method: m.method, reason: "it addresses python-socketio sessions, which ws-emit does not have" };
     return { ok: false, error: `unknown method "${m.method.slice(0, 50)}"` };

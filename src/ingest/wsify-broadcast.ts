@@ -2,14 +2,14 @@
 import { secretMatches } from "../auth/secret.ts";
 import type { Ctx } from "../context.ts";
 import { HttpError } from "../errors.ts";
-import { isLoopback, readJson } from "../http-util.ts";
+import { isLocalClient, readJson } from "../http-util.ts";
 import { WSIFY_EVENT } from "../protocols/wsify.ts";
 import { DEFAULT_NAMESPACE, parseRoom } from "../rooms.ts";
 
 export async function handleWsifyBroadcast(ctx: Ctx, req: Request, url: URL, ip: string): Promise<Response> {
   const expected = ctx.config.wsifyKey ?? ctx.config.secret;
   if (expected === null) {
-    if (!isLoopback(ip)) throw new HttpError(403, "forbidden", "no --wsify-key or --secret is configured, so only clients on this machine may broadcast");
+    if (!isLocalClient(req, ip, (o) => ctx.origins.allows(o))) throw new HttpError(403, "forbidden", "no --wsify-key or --secret is configured, so only clients on this machine may broadcast");
   } else if (!secretMatches(url.searchParams.get("key"), expected)) throw new HttpError(403, "forbidden", "missing or wrong ?key=");
   const body = await readJson(req, ctx.config.maxBodyBytes);
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "bad_request", 'body must be {"channel":"…","content":…}');

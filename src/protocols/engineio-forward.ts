@@ -15,7 +15,7 @@
 import type { Server } from "bun";
 import { rmSync } from "node:fs";
 import { secretMatches } from "../auth/secret.ts";
-import { json } from "../http-util.ts";
+import { json, readBytes } from "../http-util.ts";
 import type { Logger } from "../log.ts";
 import { engineError } from "./engineio-polling.ts";
 
@@ -39,7 +39,7 @@ export interface WorkerLink {
   /** Index of the worker that owns `sid`, or null when it is this one (or not a worker sid). */
   ownerOf(sid: string): string | null;
   /** Pass a polling GET/POST to the worker that owns its session; resolves with that worker's answer. */
-  forward(owner: string, req: Request, url: URL): Promise<Response>;
+  forward(owner: string, req: Request, url: URL, maxBodyBytes: number): Promise<Response>;
   /** Serve forwarded requests (token already checked) on this worker's private socket. */
   listen(handle: (req: Request, url: URL, srv: Server<undefined>) => Response | Promise<Response>, maxBodyBytes: number): void;
   /** Path of this worker's private socket (for logs and tests). */
@@ -71,9 +71,9 @@ export function createWorkerLink(self: string, dir: string, token: string, log: 
       return m && m[1] !== self ? m[1]! : null;
     },
 
-    async forward(owner, req, url) {
-      // Bounded already: the public listener refuses bodies over its maxRequestBodySize.
-      const body = req.method === "POST" ? await req.arrayBuffer() : undefined;
+    async forward(owner, req, url, maxBodyBytes) {
+      // Bounded here: the public listener's maxRequestBodySize is only a backstop.
+      const body = req.method === "POST" ? await readBytes(req, maxBodyBytes) : undefined;
       const headers: Record<string, string> = { [TOKEN_HEADER]: token };
       const ct = req.headers.get("content-type");
       if (ct) headers["content-type"] = ct;

@@ -92,7 +92,7 @@ export function createSocketIo(link: WorkerLink | null = null): SocketIo {
           // The forwarded GET waits as long as the owner's; Bun's idle timer must not cut it first.
           if (req.method === "GET") ctx.server().timeout(req, 0);
           ctx.metrics.inc("ws_emit_sio_forwards_total", { method: req.method });
-          return link.forward(owner, req, url);
+          return link.forward(owner, req, url, ctx.config.sioMaxHttpBufferBytes);
         }
         // A WebSocket cannot be handed to another process. Refusing the probe is safe: the
         // client keeps its session on polling (forwarded as above), nothing lost or doubled.

@@ -7,6 +7,7 @@
  * sink buffered, so no frame is lost or doubled. The server pings (`2`) every pingInterval
  * and closes a session whose pong (`3`) is later than pingTimeout.
  */
+import { releaseOwnRoom } from "../auth/own-rooms.ts";
 import { releaseConn, type Conn } from "../connection.ts";
 import { CLOSE, type Ctx, type WS } from "../context.ts";
 import type { Sink, Subscriber } from "../hub.ts";
@@ -201,6 +202,7 @@ export function createSessions(
   function close(s: Session, reason: string, code: number = CLOSE.NORMAL) {
     if (s.closed) return;
     releaseConn(hub, s.conn, subscriber(s));
+    for (const [ns, sid] of s.namespaces) releaseOwnRoom(ns, sid);
     s.closed = true;
     if (s.timer) clearTimeout(s.timer);
     clearUpgrade(s);

@@ -3,6 +3,7 @@ import { checkJoin, joinRefused } from "../auth/rooms.ts";
 import { createConn, joinBroadcast, joinRoom, leaveRoom, releaseConn } from "../connection.ts";
 import { CLOSE, type Ctx, type WS, type WsProtocol } from "../context.ts";
 import { HttpError } from "../errors.ts";
+import { createInOrder, MAX_BACKLOG } from "../in-order.ts";
 import { DEFAULT_NAMESPACE, parseRoom } from "../rooms.ts";
 import { encodeError, encodeReply, NATIVE_FORMAT_ID, parseClientFrame } from "./native.ts";
 import { isWsifyFrame } from "./wsify.ts";
@@ -60,7 +61,9 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, x: unknow
     ws.send(encodeReply("joined", c.room, id));
   }
 
-  return {
+  const order = createInOrder<WS, string | Buffer>(handleFrame, MAX_BACKLOG, (ws) => ws.close(CLOSE.BAD_FRAME_FLOOD, "too many frames while a join is checked"));
+
+  const proto: WsProtocol = {
     open(ws) {
       const { conn } = ws.data;
       ctx.sockets.add(ws);
@@ -75,44 +78,52 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, x: unknow
     },
     message(ws, data) {
       ws.data.conn.lastSeen = Date.now();
-      if (typeof data !== "string") return badFrame(ws, "send JSON as text frames");
-      if (wsify && data.includes('"command"')) {
-        let x: unknown;
-        try {
-          x = JSON.parse(data);
-        } catch {}
-        if (isWsifyFrame(x)) return wsify.adopt(ws, x);
-      }
-      const f = parseClientFrame(data);
-      if (!f.ok) return badFrame(ws, f.error, f.id);
-      const frame = f.value;
-      switch (frame.type) {
-        case "join":
-          join(ws, frame.room, frame.secret, frame.token, frame.id).catch((e) => {
-            ctx.log.error("join failed", e);
-            fail(ws, "internal", "join failed", frame.room, frame.id);
-          });
-          return;
-        case "leave": {
-          const r = parseRoom(frame.room);
-          if (!r.ok) return badFrame(ws, r.error, frame.id);
-          // Leaving a room one is not in is harmless: answer "left" all the same.
-          leaveRoom(hub, ws.data.conn, { ws }, NATIVE_FORMAT_ID, NS, r.room);
-          ws.send(encodeReply("left", r.room, frame.id));
-          return;
-        }
-        case "ping":
-          ws.send(encodeReply("pong", undefined, frame.id));
-          return;
-        default: {
-          const never: never = frame;
-          return never;
-        }
-      }
+      order.push(ws, data);
     },
     close(ws) {
       ctx.sockets.delete(ws);
       releaseConn(hub, ws.data.conn, { ws });
     },
   };
+
+  /** One client frame; returns a promise while a join is being checked (later frames wait). */
+  function handleFrame(ws: WS, data: string | Buffer): Promise<unknown> | void {
+    if (ws.data.conn.closed) return;
+    // Adopted by wsify while this frame waited: it is wsify's now.
+    if (ws.data.proto !== proto) return ws.data.proto.message(ws, data);
+    if (typeof data !== "string") return badFrame(ws, "send JSON as text frames");
+    if (wsify && data.includes('"command"')) {
+      let x: unknown;
+      try {
+        x = JSON.parse(data);
+      } catch {}
+      if (isWsifyFrame(x)) return wsify.adopt(ws, x);
+    }
+    const f = parseClientFrame(data);
+    if (!f.ok) return badFrame(ws, f.error, f.id);
+    const frame = f.value;
+    switch (frame.type) {
+      case "join":
+        return join(ws, frame.room, frame.secret, frame.token, frame.id).catch((e) => {
+          ctx.log.error("join failed", e);
+          fail(ws, "internal", "join failed", frame.room, frame.id);
+        });
+      case "leave": {
+        const r = parseRoom(frame.room);
+        if (!r.ok) return badFrame(ws, r.error, frame.id);
+        // Leaving a room one is not in is harmless: answer "left" all the same.
+        leaveRoom(hub, ws.data.conn, { ws }, NATIVE_FORMAT_ID, NS, r.room);
+        ws.send(encodeReply("left", r.room, frame.id));
+        return;
+      }
+      case "ping":
+        ws.send(encodeReply("pong", undefined, frame.id));
+        return;
+      default: {
+        const never: never = frame;
+        return never;
+      }
+    }
+  }
+  return proto;
 }

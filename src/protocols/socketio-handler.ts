@@ -7,6 +7,7 @@
  *   → 42["leave",{"room":"time"}]                  (no ack id: no answer)
  *   → 41 | 41/ns,            leaves the namespace's rooms
  */
+import { releaseOwnRoom, reserveOwnRoom } from "../auth/own-rooms.ts";
 import { checkJoin } from "../auth/rooms.ts";
 import { joinBroadcast, joinRoom, leaveRoom } from "../connection.ts";
 import { CLOSE, type Ctx } from "../context.ts";
@@ -51,7 +52,7 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
   }
 
   async function join(s: Session, ns: string, id: number | null, room: unknown, secret: unknown, token: unknown) {
-    const c = await checkJoin(ctx.engine, room, secret, token);
+    const c = await checkJoin(ctx.engine, room, secret, token, ns);
     if (s.closed || !s.namespaces.has(ns)) return;
     metrics.inc("ws_emit_joins_total", { result: c.ok ? "ok" : c.code });
     if (!c.ok) {
@@ -59,7 +60,8 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
       if (s.conn.joinFailures.hit()) kick(s, "too many failed joins", CLOSE.JOIN_FLOOD);
       return;
     }
-    if (!joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, c.room, config.maxRoomsPerConnection))
+    // Own rooms (one per connected namespace) do not count against --max-rooms.
+    if (!joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, c.room, config.maxRoomsPerConnection + s.namespaces.size))
       return refuse(s, ns, id, "too_many_rooms", `at most ${config.maxRoomsPerConnection} rooms per connection`);
     ack(s, ns, id, { ok: true });
   }
@@ -100,14 +102,23 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
       if (s.namespaces.size >= MAX_NAMESPACES) return sessions().send(s, encodeConnectError(n.ns, `at most ${MAX_NAMESPACES} namespaces per connection`));
       sid = Buffer.from(crypto.getRandomValues(new Uint8Array(15))).toString("base64url");
       s.namespaces.set(n.ns, sid);
-      // Every client gets the namespace's emits that name no room.
+      // Every client gets the namespace's emits that name no room, and those to its own room.
       joinBroadcast(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, n.ns);
+      const ns = n.ns;
+      reserveOwnRoom(ns, sid, () => {
+        sessions().send(s, encodeDisconnect(ns));
+        disconnect(s, ns);
+      });
+      joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, n.ns, sid, Infinity);
     }
     sessions().send(s, encodeConnect(n.ns, sid));
   }
 
   function disconnect(s: Session, ns: string) {
-    if (!s.namespaces.delete(ns)) return;
+    const sid = s.namespaces.get(ns);
+    if (sid === undefined) return;
+    s.namespaces.delete(ns);
+    releaseOwnRoom(ns, sid);
     const sub = sessions().subscriber(s);
     for (const room of [...(s.conn.rooms.get(ns) ?? [])]) leaveRoom(hub, s.conn, sub, SIO_FORMAT_ID, ns, room);
     s.conn.rooms.delete(ns);
@@ -117,7 +128,10 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
 
   function handle(s: Session, data: string) {
     const p = parseSioPacket(data);
-    if (!p.ok) return badPacket(s, p.error);
+    if (!p.ok) {
+      if (p.ack && s.namespaces.has(p.ack.nsp)) ack(s, p.ack.nsp, p.ack.id, { ok: false, error: "bad_request", message: p.error });
+      return badPacket(s, p.error);
+    }
     const pk = p.value;
     switch (pk.type) {
       case "connect":

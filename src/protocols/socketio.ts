@@ -81,7 +81,8 @@ export type EnginePacket =
   | { type: "upgrade" }
   | { type: "noop" };
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+/** A refusal; `ack` when the refused packet asked for an acknowledgement (answer it). */
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string; ack?: { nsp: string; id: number } };
 
 /** Parse one Engine.IO packet a client sent (text). */
 export function parseEnginePacket(text: string): Parsed<EnginePacket> {
@@ -122,7 +123,14 @@ const MAX_ACK_ID = 2 ** 31 - 1;
 export function parseSioPacket(text: string): Parsed<SioPacket> {
   const type = text[0];
   let i = 1;
-  if (type === "5" || type === "6") return { ok: false, error: "binary attachments are not supported" };
+  if (type === "5" || type === "6") {
+    // `5<n>-[/nsp,][id][…]`: refuse, but tell an emit with an ack why instead of leaving it waiting.
+    const m = /^[56]\d+-(\/[^,]*,)?(\d{1,10})?/.exec(text);
+    const id = m?.[2] !== undefined ? Number(m[2]) : null;
+    const error = "binary attachments are not supported: send base64 text instead";
+    if (type === "5" && id !== null && id <= MAX_ACK_ID) return { ok: false, error, ack: { nsp: m?.[1]?.slice(0, -1) ?? "/", id } };
+    return { ok: false, error };
+  }
   if (type !== "0" && type !== "1" && type !== "2" && type !== "3")
     return { ok: false, error: type === undefined ? "empty Socket.IO packet" : `unexpected Socket.IO packet type ${JSON.stringify(type)}` };
   let nsp = "/";

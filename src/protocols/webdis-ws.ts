@@ -3,6 +3,7 @@ import { checkJoin } from "../auth/rooms.ts";
 import { createConn, joinRoom, leaveRoom, releaseConn, roomCount } from "../connection.ts";
 import { CLOSE, type Ctx, type WS, type WsProtocol } from "../context.ts";
 import { HttpError } from "../errors.ts";
+import { createInOrder, MAX_BACKLOG } from "../in-order.ts";
 import { DEFAULT_NAMESPACE } from "../rooms.ts";
 import { encodeWebdisReply, parseWebdisFrame, WEBDIS_FORMAT_ID } from "./webdis.ts";
 
@@ -44,50 +45,59 @@ export function createWebdisProtocol(ctx: Ctx): WsProtocol {
     }
   }
 
-  return {
+  const proto: WsProtocol = {
     open(ws) {
       ctx.sockets.add(ws);
       metrics.inc("ws_emit_connections_total", { transport: "webdis" });
     },
     message(ws, data) {
-      const conn = ws.data.conn;
-      conn.lastSeen = Date.now();
-      const p = parseWebdisFrame(typeof data === "string" ? data : data.toString("utf8"));
-      if (!p.ok) {
-        metrics.inc("ws_emit_client_errors_total", { code: "bad_request" });
-        // As webdis: a frame that is not JSON ends the connection.
-        return ws.close(1007, p.error);
-      }
-      const c = p.value;
-      switch (c.cmd) {
-        case "SUBSCRIBE":
-          subscribe(ws, c.channels).catch((e) => ctx.log.error("webdis subscribe failed", e));
-          return;
-        case "UNSUBSCRIBE": {
-          const channels = c.channels.length ? c.channels : [...(conn.rooms.get(NS) ?? [])];
-          for (const ch of channels) {
-            leaveRoom(hub, conn, { ws }, WEBDIS_FORMAT_ID, NS, ch);
-            ws.send(encodeWebdisReply("UNSUBSCRIBE", ["unsubscribe", ch, roomCount(conn)]));
-          }
-          return;
-        }
-        case "PING":
-          ws.send(encodeWebdisReply("PING", [true, "PONG"]));
-          return;
-        case "OTHER":
-          metrics.inc("ws_emit_client_errors_total", { code: "unsupported" });
-          ws.send(encodeWebdisReply(c.name, [false, "ws-emit serves only SUBSCRIBE (with channels), UNSUBSCRIBE and PING"]));
-          if (conn.badFrames.hit()) ws.close(CLOSE.BAD_FRAME_FLOOD, "too many unsupported commands");
-          return;
-        default: {
-          const never: never = c;
-          return never;
-        }
-      }
+      ws.data.conn.lastSeen = Date.now();
+      order.push(ws, data);
     },
     close(ws) {
       ctx.sockets.delete(ws);
       releaseConn(hub, ws.data.conn, { ws });
     },
   };
+
+  /** One command; a SUBSCRIBE waits for the secret store, so later commands queue behind it. */
+  function handleFrame(ws: WS, data: string | Buffer): Promise<unknown> | void {
+    const conn = ws.data.conn;
+    if (conn.closed) return;
+    const p = parseWebdisFrame(typeof data === "string" ? data : data.toString("utf8"));
+    if (!p.ok) {
+      metrics.inc("ws_emit_client_errors_total", { code: "bad_request" });
+      // As webdis: a frame that is not JSON ends the connection.
+      return ws.close(1007, p.error);
+    }
+    const c = p.value;
+    switch (c.cmd) {
+      case "SUBSCRIBE":
+        return subscribe(ws, c.channels).catch((e) => ctx.log.error("webdis subscribe failed", e));
+      case "UNSUBSCRIBE": {
+        const channels = c.channels.length ? c.channels : [...(conn.rooms.get(NS) ?? [])];
+        // Redis answers a bare UNSUBSCRIBE with nothing subscribed by [unsubscribe, nil, 0].
+        if (channels.length === 0) ws.send(encodeWebdisReply("UNSUBSCRIBE", ["unsubscribe", null, 0]));
+        for (const ch of channels) {
+          leaveRoom(hub, conn, { ws }, WEBDIS_FORMAT_ID, NS, ch);
+          ws.send(encodeWebdisReply("UNSUBSCRIBE", ["unsubscribe", ch, roomCount(conn)]));
+        }
+        return;
+      }
+      case "PING":
+        ws.send(encodeWebdisReply("PING", [true, "PONG"]));
+        return;
+      case "OTHER":
+        metrics.inc("ws_emit_client_errors_total", { code: "unsupported" });
+        ws.send(encodeWebdisReply(c.name, [false, "ws-emit serves only SUBSCRIBE (with channels), UNSUBSCRIBE and PING"]));
+        if (conn.badFrames.hit()) ws.close(CLOSE.BAD_FRAME_FLOOD, "too many unsupported commands");
+        return;
+      default: {
+        const never: never = c;
+        return never;
+      }
+    }
+  }
+  const order = createInOrder<WS, string | Buffer>(handleFrame, MAX_BACKLOG, (ws) => ws.close(CLOSE.BAD_FRAME_FLOOD, "too many frames while a SUBSCRIBE is checked"));
+  return proto;
 }

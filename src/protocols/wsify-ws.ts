@@ -8,6 +8,7 @@ import type { Authorizer } from "../auth/authorizer.ts";
 import { checkJoin } from "../auth/rooms.ts";
 import { joinRoom, leaveRoom, releaseConn, resetConn } from "../connection.ts";
 import { CLOSE, type Ctx, type WS, type WsProtocol } from "../context.ts";
+import { createInOrder, MAX_BACKLOG } from "../in-order.ts";
 import { DEFAULT_NAMESPACE, parseRoom } from "../rooms.ts";
 import { encodeError } from "./native.ts";
 import { parseWsifyCommand, WSIFY_EVENT, WSIFY_FORMAT_ID, type WsifyCommand } from "./wsify.ts";
@@ -87,25 +88,36 @@ export function createWsifyProtocol(ctx: Ctx, authorizer: Authorizer | null): Ws
     },
     message(ws, data) {
       ws.data.conn.lastSeen = Date.now();
-      let x: unknown;
-      try {
-        x = typeof data === "string" ? JSON.parse(data) : undefined;
-      } catch {}
-      const p = parseWsifyCommand(x);
-      if (!p.ok) {
-        refuse(ws, "bad_request", typeof data === "string" ? p.error : "send JSON as text frames");
-        if (ws.data.conn.badFrames.hit()) ws.close(CLOSE.BAD_FRAME_FLOOD, "too many malformed frames");
-        return;
-      }
-      run(ws, p.value).catch((e) => {
-        ctx.log.error("wsify command failed", e);
-        refuse(ws, "internal", "command failed");
-      });
+      order.push(ws, data);
     },
     close(ws) {
       ctx.sockets.delete(ws);
       releaseConn(hub, ws.data.conn, { ws });
     },
   };
+
+  /** One command; commands wait for the authorizer and the secret store, so later ones queue behind. */
+  function handleFrame(ws: WS, data: string | Buffer): Promise<unknown> | void {
+    if (ws.data.conn.closed) return;
+    let x: unknown;
+    try {
+      x = typeof data === "string" ? JSON.parse(data) : undefined;
+    } catch {}
+    // Answers to the fork's {"type":"ping"} heartbeat (and pings of their own) are not commands.
+    const type = typeof x === "object" && x !== null ? (x as { type?: unknown }).type : undefined;
+    if (type === "pong") return;
+    if (type === "ping") return void ws.sendText('{"type":"pong"}');
+    const p = parseWsifyCommand(x);
+    if (!p.ok) {
+      refuse(ws, "bad_request", typeof data === "string" ? p.error : "send JSON as text frames");
+      if (ws.data.conn.badFrames.hit()) ws.close(CLOSE.BAD_FRAME_FLOOD, "too many malformed frames");
+      return;
+    }
+    return run(ws, p.value).catch((e) => {
+      ctx.log.error("wsify command failed", e);
+      refuse(ws, "internal", "command failed");
+    });
+  }
+  const order = createInOrder<WS, string | Buffer>(handleFrame, MAX_BACKLOG, (ws) => ws.close(CLOSE.BAD_FRAME_FLOOD, "too many frames while a command is checked"));
   return proto;
 }

@@ -71,6 +71,35 @@ for (const bin of [false, true]) {
       c.close();
     });
 
+    test("emit subcommand: bad input is exit 2 naming the argument, before any request", async () => {
+      // Nothing listens on :1, so a request would fail with exit 1: exit 2 proves it was never sent.
+      const cases: Array<[string[], string]> = [
+        [["emit"], "EVENT is required"],
+        [["emit", "update", "1", "--bogus", "x"], "unknown flag --bogus"],
+        [["emit", "update", "1", "--url", "ftp://x"], "--url"],
+        [["emit", "update", "1", "--room", "a b"], "--room"],
+        [["emit", "update", "1", "--room"], "--room needs a value"],
+        [["emit", "update", "1", "extra"], "unexpected argument"],
+      ];
+      for (const [args, msg] of cases) {
+        const r = await runWsEmit([...args, ...(args.includes("--url") ? [] : ["--url", "http://127.0.0.1:1"])], { bin });
+        expect({ args, code: r.code }).toEqual({ args, code: 2 });
+        expect(r.stderr).toContain(msg);
+        expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+      }
+      // A negative number is DATA, not a flag.
+      const neg = await runWsEmit(["emit", "n", "-1", "--url", "http://127.0.0.1:1"], { bin });
+      expect(neg.code).toBe(1);
+      expect(neg.stderr).toContain("cannot reach");
+    });
+
+    test("an unknown command is exit 2 naming it and the commands there are", async () => {
+      const r = await runWsEmit(["srve"], { bin });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('unknown command "srve"');
+      expect(r.stderr).toContain("emit");
+    });
+
     test("a busy port is a clear error", async () => {
       await using first = await startWsEmit([], { bin });
       const r = await runWsEmit(["--address", new URL(first.url).host], { bin });

@@ -61,6 +61,26 @@ describe("wsify clients and backends", () => {
   });
 });
 
+describe("wsify heartbeat (the fork's {\"type\":\"ping\"} text frame)", () => {
+  test("wsify connections get {\"type\":\"ping\"} every --wsify-ping; a pong reply is taken silently; native ones do not", async () => {
+    await using s = await startWsEmit(["--wsify-ping", "200ms"]);
+    const w = await openWs(`${s.wsUrl}/ws`);
+    w.send({ command: "join", args: { channel: "hello" } });
+    const n = await openWs(`${s.wsUrl}/ws?room=hello`);
+    expect(await n.next()).toEqual({ type: "joined", room: "hello" });
+    expect(await w.next()).toEqual({ type: "ping" });
+    w.send({ type: "pong" });
+    expect(await w.next()).toEqual({ type: "ping" });
+    await emit(s.url, { event: "x", room: "hello", data: "content" });
+    expect(await w.next((m) => m !== null && typeof m !== "object")).toBe("content");
+    expect(w.received.filter((m) => m?.type === "error")).toEqual([]);
+    expect(await n.next()).toMatchObject({ type: "event", data: "content" });
+    expect(n.received.filter((m) => m?.type === "ping")).toEqual([]);
+    w.close();
+    n.close();
+  });
+});
+
 describe("wsify authorizer webhook", () => {
   test("connect and commands are asked; 200 allows, 401 denies, 5xx refuses as down", async () => {
     const seen: any[] = [];
@@ -114,6 +134,19 @@ describe("webdis clients (the blog post's recipe)", () => {
     expect(await c.next()).toEqual({ UNSUBSCRIBE: ["unsubscribe", "666", 0] });
     c.send("this is not json");
     expect((await c.closed).code).toBe(1007);
+  });
+
+  test("UNSUBSCRIBE with no channel leaves them all, and answers as Redis does when there are none", async () => {
+    const c = await openWs(`${srv.wsUrl}/.json`);
+    c.send(["SUBSCRIBE", "a", "b"]);
+    expect(await c.next()).toEqual({ SUBSCRIBE: ["subscribe", "a", 1] });
+    expect(await c.next()).toEqual({ SUBSCRIBE: ["subscribe", "b", 2] });
+    c.send(["UNSUBSCRIBE"]);
+    expect(await c.next()).toEqual({ UNSUBSCRIBE: ["unsubscribe", "a", 1] });
+    expect(await c.next()).toEqual({ UNSUBSCRIBE: ["unsubscribe", "b", 0] });
+    c.send(["UNSUBSCRIBE"]);
+    expect(await c.next()).toEqual({ UNSUBSCRIBE: ["unsubscribe", null, 0] });
+    c.close();
   });
 
   test("private channels need ?secret=; /PUBLISH needs the emit secret", async () => {

@@ -58,6 +58,21 @@ describe("POST /emit status codes", () => {
     const r = await fetch(`${srv.url}/emit`, { method: "POST", headers: { "Content-Type": "application/json" }, body: stream });
     expect(r.status).toBe(413);
   });
+  test("413 is JSON however large the body (far past --max-body), declared or chunked", async () => {
+    const huge = "x".repeat(3 * 1024 * 1024);
+    const declared = await fetch(`${srv.url}/emit`, { method: "POST", headers: { "Content-Type": "application/json" }, body: huge });
+    expect(declared.status).toBe(413);
+    expect(await declared.json()).toMatchObject({ error: "payload_too_large" });
+    const stream = new ReadableStream({
+      start(c) {
+        for (let i = 0; i < 3; i++) c.enqueue(new TextEncoder().encode(huge.slice(0, 1024 * 1024)));
+        c.close();
+      },
+    });
+    const chunked = await fetch(`${srv.url}/emit`, { method: "POST", headers: { "Content-Type": "application/json" }, body: stream });
+    expect(chunked.status).toBe(413);
+    expect(await chunked.json()).toMatchObject({ error: "payload_too_large" });
+  });
   test("415 unless JSON; charset parameter is fine", async () => {
     const r = await post('{"event":"x","secret":"123"}', { "Content-Type": "application/x-www-form-urlencoded" });
     expect(r.status).toBe(415);
@@ -132,5 +147,35 @@ describe("roomspace secrets over HTTP", () => {
     c.send({ type: "join", room: "docs::other", secret: "s1" });
     expect(await c.next()).toMatchObject({ type: "error", code: "forbidden" });
     c.close();
+  });
+});
+
+// With no --secret, "only clients on this machine may emit". A reverse proxy on this machine
+// (the README's nginx/Caddy setup) makes every request come from loopback, and a DNS-rebinding
+// page makes the victim's own browser a loopback client: neither may emit.
+describe("no --secret: emits from this machine only, also behind a local proxy or a rebinding browser page", () => {
+  let open: Started;
+  beforeAll(async () => {
+    open = await startWsEmit([]);
+  });
+  afterAll(() => open.stop());
+  const tryEmit = (headers: Record<string, string>) =>
+    fetch(`${open.url}/emit`, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: '{"event":"x"}' }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+
+  test("a proxy forwarding for a remote client is refused; for a local one it is fine", async () => {
+    for (const h of <Array<Record<string, string>>>[{ "X-Forwarded-For": "203.0.113.5" }, { "X-Forwarded-For": "127.0.0.1, 203.0.113.5" }, { Forwarded: "for=203.0.113.5;proto=https" }, { "X-Real-IP": "2001:db8::1" }]) {
+      const r = await tryEmit(h);
+      expect({ h, status: r.status }).toEqual({ h, status: 403 });
+      expect(r.body.error).toBe("forbidden");
+    }
+    for (const h of <Array<Record<string, string>>>[{}, { "X-Forwarded-For": "127.0.0.1" }, { Forwarded: 'for="[::1]:5555"' }]) expect((await tryEmit(h)).status).toBe(200);
+  });
+
+  test("a browser page of another site reaching us by DNS rebinding is refused; a local page is fine", async () => {
+    const port = new URL(open.url).port;
+    const rebound = await tryEmit({ Host: `evil.example:${port}`, Origin: `http://evil.example:${port}` });
+    expect(rebound.status).toBe(403);
+    expect((await tryEmit({ Origin: "http://localhost:7788" })).status).toBe(200);
+    expect((await tryEmit({ Origin: `http://127.0.0.1:${port}` })).status).toBe(200);
   });
 });

@@ -135,6 +135,15 @@ describe("Socket.IO packets", () => {
     expect((await fetch(eioUrl(srv.url, { sid }), { method: "POST", body: "3" })).status).toBe(400);
   });
 
+  test("--sio-max-http-buffer above --max-body is honoured: a 1.5 MiB polling POST is taken", async () => {
+    await using big = await startWsEmit(["--max-body", "64k", "--sio-max-http-buffer", "2m"]);
+    const { sid } = await handshake(big.url);
+    const r = await send(big.url, sid, `42["x","${"a".repeat(1536 * 1024)}"]`);
+    expect(r.status).toBe(200);
+    const over = await send(big.url, sid, `42["x","${"a".repeat(3 * 1024 * 1024)}"]`);
+    expect(over.status).toBe(413);
+  });
+
   test("a polling client that stops fetching is closed once its buffer is full, and counted", async () => {
     const sid = await pollingSession();
     expect((await send(srv.url, sid, '421["join",{"room":"slow"}]')).status).toBe(200);

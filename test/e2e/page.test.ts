@@ -17,12 +17,19 @@ afterAll(async () => {
 describe("built-in page (native WebSocket) in Chromium", () => {
   test("joins from the URL and shows an emitted event", async () => {
     const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+    page.on("response", (r) => r.status() >= 400 && problems.push(`${r.status()} ${r.url()}`));
     await page.goto(`${srv.url}/?room=time`);
     await page.waitForSelector("#status.ok");
     expect(await page.textContent("#status")).toContain("joined time");
     expect((await emit(srv.url, { event: "update", room: "time", data: { time: 1639178370 } })).body.delivered).toBe(1);
     const li = await page.waitForSelector('li.event[data-event="update"]');
     expect(await li.textContent()).toContain('{"time":1639178370}');
+    // A clean console: no failed request (the browser's automatic /favicon.ico included).
+    await page.reload();
+    await page.waitForSelector("#status.ok");
+    expect(problems).toEqual([]);
     await page.close();
   });
 

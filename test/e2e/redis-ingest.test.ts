@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, redisCli, startRedis, type RedisServer } from "../helpers/redis.ts";
 import { startWsEmit, type Started } from "../helpers/server.ts";
+import { connectSio, once } from "../helpers/sio.ts";
 import { openWs, type TestWs } from "../helpers/ws.ts";
 
 let redis: RedisServer;
@@ -81,6 +82,32 @@ m.emit('multi', ('a', 2, None), room='time')`);
   test("flask_socketio.SocketIO(message_queue=url).emit, outside any app", async () => {
     await python(`import flask_socketio; flask_socketio.SocketIO(message_queue='${redis.url}').emit('update', {'from': 'flask'}, room='time')`);
     expect(await client.next(isEvent("update"))).toEqual({ type: "event", room: "time", event: "update", data: { from: "flask" } });
+  });
+
+  test("Flask-SocketIO emit(..., to=sid) reaches that one Socket.IO client", { timeout: 20_000 }, async () => {
+    const a = await connectSio(srv.url);
+    const b = await connectSio(srv.url);
+    const got = once(a, "private");
+    let leaked = false;
+    b.on("private", () => (leaked = true));
+    const after = once(b, "after");
+    await python(`import flask_socketio
+s = flask_socketio.SocketIO(message_queue='${redis.url}')
+s.emit('private', {'for': 'a'}, to='${a.id}')
+s.emit('after', 1, to='${b.id}')`);
+    expect(await got).toEqual([{ for: "a" }]);
+    // In order on one node: had "private" been sent to b, it would have arrived before "after".
+    await after;
+    expect(leaked).toBe(false);
+    a.close();
+    b.close();
+  });
+
+  test("RedisManager.disconnect(sid) ends that Socket.IO client's connection (io server disconnect)", { timeout: 20_000 }, async () => {
+    const a = await connectSio(srv.url);
+    const gone = once(a, "disconnect", 15_000);
+    await python(`import socketio; socketio.RedisManager('${redis.url}', write_only=True).disconnect('${a.id}', namespace='/')`);
+    expect((await gone)[0]).toBe("io server disconnect");
   });
 
   test("a malicious pickle on flask-socketio is refused without running, counted, and the server keeps serving", async () => {

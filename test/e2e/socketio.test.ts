@@ -140,6 +140,19 @@ describe("socket.io-client 4.x", () => {
     socket.close();
   });
 
+  test("a join carrying binary data is answered with a clear refusal, on both transports", async () => {
+    for (const transports of [["websocket"], ["polling"]]) {
+      const socket = await connectSio(srv.url, { transports });
+      expect(await emitAck(socket, "join", { room: "time", blob: new Uint8Array([1, 2]) })).toMatchObject({
+        ok: false,
+        error: "bad_request",
+        message: expect.stringContaining("binary"),
+      });
+      expect(await emitAck(socket, "join", { room: "time" })).toEqual({ ok: true });
+      socket.close();
+    }
+  });
+
   test("a disallowed Origin is refused on the handshake with 400 (polling and websocket)", async () => {
     const res = await fetch(`${srv.url}/socket.io/?EIO=4&transport=polling`, { headers: { Origin: "http://evil.example" } });
     expect(res.status).toBe(400);

@@ -3,11 +3,24 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/**
+ * A free loopback port to use a moment later (redis-server started by the test, or restarted
+ * on the same port). Taken below Linux's ephemeral range (32768–60999): a port 0 listener or an
+ * outgoing connection of any other process can grab an ephemeral port in between, which made
+ * "Failed listening on port … aborting" flakes while other suites ran.
+ */
 export async function freePort(): Promise<number> {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = s.port;
-  s.stop(true);
-  return port;
+  for (let i = 0; i < 200; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    try {
+      const s = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
+      s.stop(true);
+      return port;
+    } catch {
+      // taken: try another
+    }
+  }
+  throw new Error("no free port between 20000 and 32000");
 }
 
 export interface RedisServer {

@@ -61,6 +61,27 @@ describe("resolveConfig", () => {
     const bad = resolveConfig({ ...none, flags: { "roomspace-secret": ["bad name=TOPSECRET"] } });
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.issues.join()).not.toContain("TOPSECRET");
+    // The name forgotten: the lone word is most likely the secret itself.
+    const noName = resolveConfig({ ...none, flags: { "roomspace-secret": ["MySecret_123"] }, env: { WS_EMIT_ROOMSPACE_SECRETS: "dir=a OtherSecret" } });
+    expect(noName.ok).toBe(false);
+    if (!noName.ok) {
+      expect(noName.issues.join()).toContain("NAME=SECRET");
+      expect(noName.issues.join()).not.toContain("MySecret_123");
+    }
+    const envOnly = resolveConfig({ ...none, env: { WS_EMIT_ROOMSPACE_SECRETS: "dir=a OtherSecret" } });
+    if (!envOnly.ok) expect(envOnly.issues.join()).not.toContain("OtherSecret");
+    else throw new Error("accepted a roomspace secret without a name");
+  });
+
+  test("a bad --authorizer-url is reported without its password", () => {
+    for (const url of ["ftp://user:pw-SECRET@x/", "http://user:pw-SECRET@[bad"]) {
+      const bad = resolveConfig({ ...none, flags: { "authorizer-url": [url] } });
+      expect(bad.ok).toBe(false);
+      if (!bad.ok) {
+        expect(bad.issues.join()).toContain("--authorizer-url");
+        expect(bad.issues.join()).not.toContain("pw-SECRET");
+      }
+    }
   });
 
   test("--workers needs --redis; tls flags go together", () => {
