@@ -1,0 +1,47 @@
+/**
+ * Idle memory per WebSocket connection, ws-emit against bun-raw in the same run.
+ *   bun bench/profile/idle-memory.ts [n=5000] [rounds=3]
+ * Per round and server: start it fresh, wait 1 s, read VmRSS; open n native WebSockets in one
+ * room from a separate process; wait 3 s (and until RSS settles); read VmRSS again.
+ * KiB/conn = ΔRSS / n. Reports the median round. ws-emit runs as dist/ws-emit when built
+ * (SRC=1: from source).
+ */
+import { fmt, median, rssKiB, spawnClients, startServer } from "./common.ts";
+
+const N = Number(process.argv[2] ?? 5000);
+const ROUNDS = Number(process.argv[3] ?? 3);
+
+async function measure(which: "ws-emit" | "raw"): Promise<{ before: number; after: number; per: number }> {
+  const srv = await startServer(which);
+  try {
+    await Bun.sleep(1000);
+    const before = rssKiB(srv.pid);
+    const c = spawnClients([srv.url.replace(/^http/, "ws"), String(N), "native", "idle"]);
+    try {
+      await c.next(/^open /, 60_000);
+      let after = rssKiB(srv.pid);
+      // Settle: allocation after the handshakes (GC, lazily grown tables).
+      for (let i = 0; i < 6; i++) {
+        await Bun.sleep(500);
+        after = rssKiB(srv.pid);
+      }
+      return { before, after, per: (after - before) / N };
+    } finally {
+      await c.stop();
+    }
+  } finally {
+    await srv.stop();
+  }
+}
+
+const rows: Record<string, number[]> = { "ws-emit": [], raw: [] };
+for (let r = 0; r < ROUNDS; r++) {
+  for (const which of ["raw", "ws-emit"] as const) {
+    const m = await measure(which);
+    rows[which]!.push(m.per);
+    console.log(`round ${r + 1} ${which.padEnd(7)} RSS ${fmt(m.before)} → ${fmt(m.after)} KiB, ${fmt(m.per, 2)} KiB/conn`);
+  }
+}
+const a = median(rows["ws-emit"]!);
+const b = median(rows.raw!);
+console.log(`idle memory (n=${N}, median of ${ROUNDS}): ws-emit ${fmt(a, 2)} KiB/conn, bun-raw ${fmt(b, 2)} KiB/conn, ratio ${(a / b).toFixed(3)} (target ≤ 1.3)`);
