@@ -7,7 +7,7 @@
  * sink buffered, so no frame is lost or doubled. The server pings (`2`) every pingInterval
  * and closes a session whose pong (`3`) is later than pingTimeout.
  */
-import { releaseConn, type Conn } from "../connection.ts";
+import { releaseConn, subscriptionsOf, type Conn } from "../connection.ts";
 import { CLOSE, type Ctx, type WS } from "../context.ts";
 import type { Sink, Subscriber } from "../hub.ts";
 import { EIO, RECORD_SEP, SIO_FORMAT_ID, parseEnginePacket } from "./socketio.ts";
@@ -177,12 +177,10 @@ export function createSessions(
     clearUpgrade(s);
     const from = { sink: s.sink };
     const to = { ws };
-    const topics = [...s.conn.topics];
-    for (const t of topics) hub.unsubscribe(from, t);
-    s.conn.topics.clear();
-    // Same topics, now on the socket: broadcast topics of each namespace, then the rooms.
-    for (const ns of s.namespaces.keys()) s.conn.topics.add(hub.subscribe(to, SIO_FORMAT_ID, ns, null));
-    for (const [ns, rooms] of s.conn.rooms) for (const room of rooms) s.conn.topics.add(hub.subscribe(to, SIO_FORMAT_ID, ns, room));
+    const subs = subscriptionsOf(s.conn);
+    for (const t of s.conn.topics ?? []) hub.unsubscribe(from, t);
+    // Same topics, in the same order, now on the socket.
+    s.conn.topics = subs.length ? subs.map((x) => hub.subscribe(to, SIO_FORMAT_ID, x.ns, x.room)) : null;
     // Frames buffered before the switch go first, in order, on the socket.
     if (s.poll) s.poll(EIO.NOOP);
     for (const frame of s.queue) ws.send(frame);

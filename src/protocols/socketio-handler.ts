@@ -8,7 +8,7 @@
  *   → 41 | 41/ns,            leaves the namespace's rooms
  */
 import { checkJoin } from "../auth/rooms.ts";
-import { joinBroadcast, joinRoom, leaveRoom } from "../connection.ts";
+import { countBadFrame, countJoinFailure, dropTopic, joinBroadcast, joinRoom, leaveRoom, roomsOf } from "../connection.ts";
 import { CLOSE, type Ctx } from "../context.ts";
 import { topicOf } from "../hub.ts";
 import { parseNamespace, parseRoom } from "../rooms.ts";
@@ -38,7 +38,7 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
   function badPacket(s: Session, error: string) {
     metrics.inc("ws_emit_client_errors_total", { code: "bad_request" });
     ctx.log.debug(`socket.io session ${s.id}: bad packet: ${error}`);
-    if (s.conn.badFrames.hit()) kick(s, "too many malformed packets", CLOSE.BAD_FRAME_FLOOD);
+    if (countBadFrame(s.conn)) kick(s, "too many malformed packets", CLOSE.BAD_FRAME_FLOOD);
   }
 
   function ack(s: Session, ns: string, id: number | null, body: Record<string, unknown>) {
@@ -56,7 +56,7 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
     metrics.inc("ws_emit_joins_total", { result: c.ok ? "ok" : c.code });
     if (!c.ok) {
       refuse(s, ns, id, c.code, c.message, c.reason);
-      if (s.conn.joinFailures.hit()) kick(s, "too many failed joins", CLOSE.JOIN_FLOOD);
+      if (countJoinFailure(s.conn)) kick(s, "too many failed joins", CLOSE.JOIN_FLOOD);
       return;
     }
     if (!joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, c.room, config.maxRoomsPerConnection))
@@ -109,10 +109,8 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
   function disconnect(s: Session, ns: string) {
     if (!s.namespaces.delete(ns)) return;
     const sub = sessions().subscriber(s);
-    for (const room of [...(s.conn.rooms.get(ns) ?? [])]) leaveRoom(hub, s.conn, sub, SIO_FORMAT_ID, ns, room);
-    s.conn.rooms.delete(ns);
-    const topic = topicOf(SIO_FORMAT_ID, ns, null);
-    if (s.conn.topics.delete(topic)) hub.unsubscribe(sub, topic);
+    for (const room of roomsOf(s.conn, ns)) leaveRoom(hub, s.conn, sub, SIO_FORMAT_ID, ns, room);
+    dropTopic(hub, s.conn, sub, topicOf(SIO_FORMAT_ID, ns, null));
   }
 
   function handle(s: Session, data: string) {
