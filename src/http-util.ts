@@ -9,6 +9,10 @@ export function json(body: unknown, status = 200, headers?: Record<string, strin
 export async function readBody(req: Request, limit: number): Promise<string> {
   const declared = Number(req.headers.get("content-length") ?? "NaN");
   if (declared > limit) throw new HttpError(413, "payload_too_large", `body is larger than ${limit} bytes`);
+  // Content-Length known (and within the limit): Bun's parser reads exactly that many bytes, so
+  // take them in one piece; touching req.body would build a ReadableStream (most of an emit's CPU).
+  // Decoded by Buffer, not req.text(): text() drops a leading BOM, which JSON.parse has always refused.
+  if (declared >= 0) return declared === 0 ? "" : Buffer.from(await req.arrayBuffer()).toString("utf8");
   if (!req.body) return "";
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
