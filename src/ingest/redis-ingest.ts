@@ -18,7 +18,7 @@ import Redis from "ioredis";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { EmitMessage, IngestSource } from "../message.ts";
-import type { Metrics } from "../metrics.ts";
+import type { Counter, Metrics } from "../metrics.ts";
 import { parseEmit } from "./emit-request.ts";
 import { parseEmitterMessage } from "./emitter.ts";
 import { parseSocketioQueueMessage } from "./socketio-queue.ts";
@@ -123,8 +123,12 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
     }
     log.warn(`invalid message on ${channel}: ${error}`, { source, channel, bytes: payload.length, start: preview(payload) });
   };
+  // Labels bound once per source: no label strings per message.
+  const eventsIn = new Map<IngestSource, Counter>();
   const accept = (source: IngestSource, msg: EmitMessage) => {
-    metrics.inc("ws_emit_events_in_total", { source });
+    let c = eventsIn.get(source);
+    if (!c) eventsIn.set(source, (c = metrics.counter("ws_emit_events_in_total", { source })));
+    c.inc();
     opts.deliver(msg, source);
   };
 
