@@ -235,7 +235,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
         }
         const res = await route(req, url, peer);
         if (res === undefined) return undefined; // upgraded
-        for (const [k, v] of Object.entries(corsHeaders(req))) res.headers.set(k, v);
+        if (req.headers.get("origin") !== null) for (const [k, v] of Object.entries(corsHeaders(req))) res.headers.set(k, v);
         return res;
       } catch (e) {
         return errorResponse(e, req);

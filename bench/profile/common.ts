@@ -15,13 +15,17 @@ export interface Srv {
   stop(): Promise<void>;
 }
 
-/** `which`: "ws-emit" (dist binary when WS_EMIT_BIN=1 or the binary exists and SRC is unset) or "raw". */
-export async function startServer(which: "ws-emit" | "raw", extraArgs: string[] = []): Promise<Srv> {
+/**
+ * `which`: "raw" (raw-server.ts), "ws-emit" (dist/ws-emit when built, unless SRC=1: the
+ * source), or "bin:<path>" (another ws-emit binary, e.g. a build of an older commit for A/B).
+ */
+export async function startServer(which: string, extraArgs: string[] = []): Promise<Srv> {
   const useBin = process.env.SRC !== "1" && (await Bun.file(resolve(ROOT, "dist/ws-emit")).exists());
+  const wsEmit = which.startsWith("bin:") ? [which.slice(4)] : useBin ? [resolve(ROOT, "dist/ws-emit")] : [BUN, resolve(ROOT, "src/cli.ts")];
   const cmd =
     which === "raw"
       ? [BUN, resolve(import.meta.dir, "raw-server.ts")]
-      : [...(useBin ? [resolve(ROOT, "dist/ws-emit")] : [BUN, resolve(ROOT, "src/cli.ts")]), "--address", "127.0.0.1:0", "--max-connections", "50000", ...extraArgs];
+      : [...wsEmit, "--address", "127.0.0.1:0", "--max-connections", "50000", ...extraArgs];
   const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/tmp", NO_COLOR: "1" } });
   const url = await new Promise<string>((res, rej) => {
     const t = setTimeout(() => rej(new Error(`${which} did not start within 15 s`)), 15_000);
@@ -41,7 +45,7 @@ export async function startServer(which: "ws-emit" | "raw", extraArgs: string[] 
     pump(proc.stderr as ReadableStream<Uint8Array>);
   });
   return {
-    name: which === "raw" ? "bun-raw" : "ws-emit",
+    name: which === "raw" ? "bun-raw" : which,
     url,
     pid: proc.pid,
     proc,

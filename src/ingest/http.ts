@@ -26,7 +26,9 @@ function emitMetrics(m: Metrics) {
 export function authorize(ctx: Ctx, req: Request, ip: string | (() => string), bodySecret: unknown): void {
   const expected = ctx.config.secret;
   if (expected === null) {
-    if (!isLoopback(typeof ip === "string" ? ip : ip())) throw new HttpError(403, "forbidden", "no --secret is configured, so only clients on this machine may emit");
+    // A listener bound to a loopback address only has peers on this machine: no need to ask
+    // Bun for the address (requestIP costs ~2 µs, a tenth of an emit).
+    if (!isLoopback(ctx.config.host) && !isLoopback(typeof ip === "string" ? ip : ip())) throw new HttpError(403, "forbidden", "no --secret is configured, so only clients on this machine may emit");
     return;
   }
   const presented = bearerToken(req.headers.get("authorization")) ?? bodySecret;
