@@ -4,7 +4,7 @@
  * Opens n WebSockets (200 handshakes in flight at most) in the room, prints "open <n>".
  * Counts event frames; every `sampleEvery`-th socket parses the frame for its "t" (ms since
  * epoch, fractional) and records the latency. stdin commands:
- *   reset            zero the counters
+ *   reset            zero the counters, print "reset done"
  *   wait <k>         print "reached <k>" once k events have arrived (since reset)
  *   report           print "report <count> <p50 ms> <p99 ms> <max ms>"
  */
@@ -76,6 +76,7 @@ for await (const chunk of Bun.stdin.stream()) {
     if (cmd === "reset") {
       count = 0;
       lat = [];
+      console.log("reset done");
     } else if (cmd === "wait") {
       waitFor = Number(arg);
       if (count >= waitFor) {

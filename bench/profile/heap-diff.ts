@@ -1,11 +1,12 @@
 /**
  * Where does a connection's memory go? Start a server from source with heap-preload.ts, print
- * heap stats before and after opening n WebSockets.  bun bench/profile/heap-diff.ts <ws-emit|raw> [n=5000]
+ * heap stats before and after opening n WebSockets.  bun bench/profile/heap-diff.ts <ws-emit|raw> [n=5000] [native|sio]
  */
 import { resolve } from "node:path";
 import { BUN, ROOT, rssKiB, spawnClients } from "./common.ts";
 const which = process.argv[2] ?? "ws-emit";
 const N = Number(process.argv[3] ?? 5000);
+const MODE = process.argv[4] ?? "native";
 const cmd = which === "raw" ? [resolve(import.meta.dir, "raw-server.ts")] : [resolve(ROOT, "src/cli.ts"), "--address", "127.0.0.1:0", "--max-connections", "50000"];
 const proc = Bun.spawn([BUN, "--preload", resolve(import.meta.dir, "heap-preload.ts"), ...cmd], { stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH!, HOME: "/tmp", NO_COLOR: "1" } });
 let url = "";
@@ -22,7 +23,7 @@ while (!url) await Bun.sleep(50);
 await Bun.sleep(1000);
 process.kill(proc.pid, "SIGUSR2");
 await Bun.sleep(500);
-const c = spawnClients([url.replace(/^http/, "ws"), String(N), "native", "idle"]);
+const c = spawnClients([url.replace(/^http/, "ws"), String(N), which === "raw" ? "native" : MODE, "idle"]);
 await c.next(/^open/);
 await Bun.sleep(2000);
 console.log(`rss before gc ${rssKiB(proc.pid)}`);

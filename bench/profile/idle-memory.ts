@@ -1,6 +1,6 @@
 /**
  * Idle memory per WebSocket connection, ws-emit against bun-raw in the same run.
- *   bun bench/profile/idle-memory.ts [n=5000] [rounds=3]
+ *   bun bench/profile/idle-memory.ts [n=5000] [rounds=3] [native|sio]
  * Per round and server: start it fresh, wait 1 s, read VmRSS; open n native WebSockets in one
  * room from a separate process; wait 3 s (and until RSS settles); read VmRSS again.
  * KiB/conn = ΔRSS / n. Reports the median round. ws-emit runs as dist/ws-emit when built
@@ -10,13 +10,15 @@ import { fmt, median, rssKiB, spawnClients, startServer } from "./common.ts";
 
 const N = Number(process.argv[2] ?? 5000);
 const ROUNDS = Number(process.argv[3] ?? 3);
+/** sio: ws-emit's sockets are Socket.IO v5 sessions over WebSocket (bun-raw's stay plain). */
+const MODE = process.argv[4] ?? "native";
 
 async function measure(which: "ws-emit" | "raw"): Promise<{ before: number; after: number; per: number }> {
   const srv = await startServer(which);
   try {
     await Bun.sleep(1000);
     const before = rssKiB(srv.pid);
-    const c = spawnClients([srv.url.replace(/^http/, "ws"), String(N), "native", "idle"]);
+    const c = spawnClients([srv.url.replace(/^http/, "ws"), String(N), which === "raw" ? "native" : MODE, "idle"]);
     try {
       await c.next(/^open /, 60_000);
       let after = rssKiB(srv.pid);
@@ -44,4 +46,4 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 const a = median(rows["ws-emit"]!);
 const b = median(rows.raw!);
-console.log(`idle memory (n=${N}, median of ${ROUNDS}): ws-emit ${fmt(a, 2)} KiB/conn, bun-raw ${fmt(b, 2)} KiB/conn, ratio ${(a / b).toFixed(3)} (target ≤ 1.3)`);
+console.log(`idle memory ${MODE} (n=${N}, median of ${ROUNDS}): ws-emit ${fmt(a, 2)} KiB/conn, bun-raw ${fmt(b, 2)} KiB/conn, ratio ${(a / b).toFixed(3)} (target ≤ 1.3)`);

@@ -54,6 +54,8 @@ export interface RedisIngest {
 const WARN_BURST = 20;
 const WARN_WINDOW_MS = 10_000;
 const utf8 = new TextDecoder("utf-8", { fatal: false });
+/** JSON emits must be valid UTF-8. One decoder for all: decode() without `stream` keeps no state. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
   const { config, metrics } = opts;
@@ -136,7 +138,7 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
     if (payload.length > config.maxBodyBytes) return invalid("redis-json", channel, payload, `larger than ${config.maxBodyBytes} bytes`);
     let body: unknown;
     try {
-      body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
+      body = JSON.parse(strictUtf8.decode(payload));
     } catch {
       return invalid("redis-json", channel, payload, "not valid JSON");
     }
@@ -172,8 +174,11 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
       log.error("ingest handler failed", e);
     }
   };
+  // The JSON channel is recognised by its bytes: no string for the channel name per message.
+  const jsonChannel = queueChannels.has(config.redisJsonChannel) ? null : Buffer.from(config.redisJsonChannel);
   sub.on("messageBuffer", (ch: Buffer, payload: Buffer) =>
     guard(() => {
+      if (jsonChannel?.equals(ch)) return onJson(config.redisJsonChannel, payload);
       const channel = ch.toString();
       if (channel === config.redisJsonChannel && !queueChannels.has(channel)) onJson(channel, payload);
       else if (queueChannels.has(channel)) onQueue(channel, payload);
