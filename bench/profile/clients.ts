@@ -1,6 +1,6 @@
 /**
  * Client process for the profile scripts (run by them, not by hand):
- *   bun clients.ts <ws-base-url> <n> <native|sio> <room> [sampleEvery=10]
+ *   bun clients.ts <ws-base-url> <n> <native|sio|sse> <room> [sampleEvery=10]
  * Opens n WebSockets (200 handshakes in flight at most) in the room, prints "open <n>".
  * Counts event frames; every `sampleEvery`-th socket parses the frame for its "t" (ms since
  * epoch, fractional) and records the latency. stdin commands:
@@ -29,7 +29,32 @@ function onEvent(text: string, sampled: boolean) {
   }
 }
 
+/** SSE: count `event:` blocks on a fetch stream (resolves once the preamble arrived). */
+function openSse(i: number): Promise<void> {
+  const sampled = i % SAMPLE === 0;
+  return new Promise((resolve, reject) => {
+    fetch(`${base!.replace(/^ws/, "http")}/sse?room=${room}`)
+      .then(async (res) => {
+        if (res.status !== 200) throw new Error(`sse ${i}: ${res.status}`);
+        const dec = new TextDecoder();
+        let buf = "";
+        for await (const chunk of res.body!) {
+          buf += dec.decode(chunk, { stream: true });
+          let k: number;
+          while ((k = buf.indexOf("\n\n")) >= 0) {
+            const block = buf.slice(0, k);
+            buf = buf.slice(k + 2);
+            if (block.startsWith("event: ") || block.includes("\nevent: ")) onEvent(block, sampled);
+            else if (block.includes(": ws-emit")) resolve();
+          }
+        }
+      })
+      .catch(reject);
+  });
+}
+
 function open(i: number): Promise<void> {
+  if (mode === "sse") return openSse(i);
   const sampled = i % SAMPLE === 0;
   return new Promise((resolve, reject) => {
     const url = mode === "sio" ? `${base}/socket.io/?EIO=4&transport=websocket` : `${base}/ws?room=${room}`;

@@ -77,7 +77,9 @@ export const fmt = (n: number, d = 0) => n.toLocaleString("en", { maximumFractio
  * prints lines as it goes. Returns a line reader and the process.
  */
 export function spawnClients(args: string[]) {
-  const proc = Bun.spawn([BUN, resolve(import.meta.dir, "clients.ts"), ...args], { stdout: "pipe", stderr: "inherit", stdin: "pipe" });
+  // SSE clients are fetches: lift Bun's cap of 256 concurrent ones.
+  const env = { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "65535" };
+  const proc = Bun.spawn([BUN, resolve(import.meta.dir, "clients.ts"), ...args], { stdout: "pipe", stderr: "inherit", stdin: "pipe", env });
   const lines: string[] = [];
   const waiters: Array<{ re: RegExp; res: (l: string) => void }> = [];
   (async () => {

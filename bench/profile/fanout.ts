@@ -15,7 +15,7 @@ import { cpuTicks, fmt, median, spawnClients, startServer, type Srv } from "./co
 
 const COUNTS = (process.argv[2] ?? "1000,5000").split(",").map(Number);
 const RUNS = Number(process.argv[3] ?? 10);
-const MODE = (process.argv[4] ?? "native") as "native" | "sio";
+const MODE = (process.argv[4] ?? "native") as "native" | "sio" | "sse";
 const PAD = "x".repeat(64);
 const now = () => performance.timeOrigin + performance.now();
 
