@@ -31,7 +31,7 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
 
   function kick(s: Session, reason: string, code: number) {
     // `41` per namespace first: socket.io-client then reports "io server disconnect" and does not reconnect.
-    for (const ns of s.namespaces.keys()) sessions().send(s, encodeDisconnect(ns));
+    for (const ns of Object.keys(s.namespaces)) sessions().send(s, encodeDisconnect(ns));
     sessions().close(s, reason, code);
   }
 
@@ -52,7 +52,7 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
 
   async function join(s: Session, ns: string, id: number | null, room: unknown, secret: unknown, token: unknown) {
     const c = await checkJoin(ctx.engine, room, secret, token);
-    if (s.closed || !s.namespaces.has(ns)) return;
+    if (s.closed || !(ns in s.namespaces)) return;
     metrics.inc("ws_emit_joins_total", { result: c.ok ? "ok" : c.code });
     if (!c.ok) {
       refuse(s, ns, id, c.code, c.message, c.reason);
@@ -95,11 +95,11 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
   function connect(s: Session, nsp: string) {
     const n = parseNamespace(nsp);
     if (!n.ok) return sessions().send(s, encodeConnectError(nsp, "Invalid namespace"));
-    let sid = s.namespaces.get(n.ns);
+    let sid = s.namespaces[n.ns];
     if (sid === undefined) {
-      if (s.namespaces.size >= MAX_NAMESPACES) return sessions().send(s, encodeConnectError(n.ns, `at most ${MAX_NAMESPACES} namespaces per connection`));
+      if (Object.keys(s.namespaces).length >= MAX_NAMESPACES) return sessions().send(s, encodeConnectError(n.ns, `at most ${MAX_NAMESPACES} namespaces per connection`));
       sid = Buffer.from(crypto.getRandomValues(new Uint8Array(15))).toString("base64url");
-      s.namespaces.set(n.ns, sid);
+      s.namespaces[n.ns] = sid;
       // Every client gets the namespace's emits that name no room.
       joinBroadcast(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, n.ns);
     }
@@ -107,7 +107,8 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
   }
 
   function disconnect(s: Session, ns: string) {
-    if (!s.namespaces.delete(ns)) return;
+    if (!(ns in s.namespaces)) return;
+    delete s.namespaces[ns];
     const sub = sessions().subscriber(s);
     for (const room of roomsOf(s.conn, ns)) leaveRoom(hub, s.conn, sub, SIO_FORMAT_ID, ns, room);
     dropTopic(hub, s.conn, sub, topicOf(SIO_FORMAT_ID, ns, null));
@@ -126,7 +127,7 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
         return; // we never ask the client for acks
       case "event": {
         // Socket.IO ignores packets for a namespace the client has not connected.
-        if (!s.namespaces.has(pk.nsp)) return;
+        if (!(pk.nsp in s.namespaces)) return;
         const e = parseClientEvent(pk.event, pk.args);
         if (!e.ok) {
           ack(s, pk.nsp, pk.id, { ok: false, error: "bad_request", message: e.error });
