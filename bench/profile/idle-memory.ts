@@ -13,7 +13,7 @@ const ROUNDS = Number(process.argv[3] ?? 3);
 /** sio: ws-emit's sockets are Socket.IO v5 sessions over WebSocket (bun-raw's stay plain). */
 const MODE = process.argv[4] ?? "native";
 
-async function measure(which: "ws-emit" | "raw"): Promise<{ before: number; after: number; per: number }> {
+async function measure(which: string): Promise<{ before: number; after: number; per: number }> {
   const srv = await startServer(which);
   try {
     await Bun.sleep(1000);
@@ -36,14 +36,17 @@ async function measure(which: "ws-emit" | "raw"): Promise<{ before: number; afte
   }
 }
 
-const rows: Record<string, number[]> = { "ws-emit": [], raw: [] };
+// SERVERS=raw,ws-emit,bin:/path/ws-emit adds other builds (A/B); the ratio is ws-emit/raw.
+const SERVERS = (process.env.SERVERS ?? "raw,ws-emit").split(",");
+const rows: Record<string, number[]> = Object.fromEntries(SERVERS.map((s) => [s, []]));
 for (let r = 0; r < ROUNDS; r++) {
-  for (const which of ["raw", "ws-emit"] as const) {
+  for (const which of SERVERS) {
     const m = await measure(which);
     rows[which]!.push(m.per);
     console.log(`round ${r + 1} ${which.padEnd(7)} RSS ${fmt(m.before)} → ${fmt(m.after)} KiB, ${fmt(m.per, 2)} KiB/conn`);
   }
 }
+for (const w of SERVERS.slice(2)) console.log(`${w}: ${fmt(median(rows[w]!), 2)} KiB/conn`);
 const a = median(rows["ws-emit"]!);
 const b = median(rows.raw!);
 console.log(`idle memory ${MODE} (n=${N}, median of ${ROUNDS}): ws-emit ${fmt(a, 2)} KiB/conn, bun-raw ${fmt(b, 2)} KiB/conn, ratio ${(a / b).toFixed(3)} (target ≤ 1.3)`);
