@@ -29,7 +29,10 @@ export async function startServer(which: string, extraArgs: string[] = []): Prom
       : [...wsEmit, "--address", "127.0.0.1:0", "--max-connections", "50000", ...extraArgs];
   const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/tmp", NO_COLOR: "1" } });
   const url = await new Promise<string>((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`${which} did not start within 15 s`)), 15_000);
+    const t = setTimeout(() => {
+      proc.kill("SIGKILL");
+      rej(new Error(`${which} did not start within 15 s`));
+    }, 15_000);
     let buf = "";
     const pump = async (s: ReadableStream<Uint8Array>) => {
       for await (const c of s) {

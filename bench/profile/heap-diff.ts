@@ -19,21 +19,26 @@ const out = (async () => {
 (async () => {
   for await (const c of proc.stderr as ReadableStream<Uint8Array>) process.stdout.write(new TextDecoder().decode(c));
 })();
-while (!url) await Bun.sleep(50);
-await Bun.sleep(1000);
-process.kill(proc.pid, "SIGUSR2");
-await Bun.sleep(500);
-const c = spawnClients([url.replace(/^http/, "ws"), String(N), which === "raw" ? "native" : MODE, "idle"]);
-await c.next(/^open/);
-await Bun.sleep(2000);
-console.log(`rss before gc ${rssKiB(proc.pid)}`);
-process.kill(proc.pid, "SIGUSR2");
-await Bun.sleep(1000);
-if (process.env.SNAPSHOT) {
-  process.kill(proc.pid, "SIGUSR1");
-  await Bun.sleep(5000);
+let c: ReturnType<typeof spawnClients> | undefined;
+try {
+  for (let i = 0; !url && i < 300; i++) await Bun.sleep(50);
+  if (!url) throw new Error("server did not start within 15 s");
+  await Bun.sleep(1000);
+  process.kill(proc.pid, "SIGUSR2");
+  await Bun.sleep(500);
+  c = spawnClients([url.replace(/^http/, "ws"), String(N), which === "raw" ? "native" : MODE, "idle"]);
+  await c.next(/^open/);
+  await Bun.sleep(2000);
+  console.log(`rss before gc ${rssKiB(proc.pid)}`);
+  process.kill(proc.pid, "SIGUSR2");
+  await Bun.sleep(1000);
+  if (process.env.SNAPSHOT) {
+    process.kill(proc.pid, "SIGUSR1");
+    await Bun.sleep(5000);
+  }
+} finally {
+  await c?.stop();
+  process.kill(proc.pid, "SIGKILL");
+  await proc.exited;
 }
-await c.stop();
-process.kill(proc.pid, "SIGKILL");
-await proc.exited;
 void out;

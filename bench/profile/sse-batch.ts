@@ -17,8 +17,8 @@ try {
   for (const w of names) {
     const srv = await startServer(w);
     const clients = spawnClients([srv.url.replace(/^http/, "ws"), String(N), "sse", "fan"]);
-    await clients.next(/^open /, 60_000);
     sides.push({ srv, clients });
+    await clients.next(/^open /, 60_000);
   }
   const res = sides.map(() => ({ dps: [] as number[], us: [] as number[] }));
   for (let r = 0; r <= RUNS; r++) {
