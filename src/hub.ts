@@ -76,6 +76,13 @@ export function createHub(
   /** The WebSockets of each topic of a `once` format: Bun cannot tell who is in two topics. */
   const members = new Map<string, Set<ServerWebSocket<unknown>>>();
   const onceFormats = new Set<string>();
+  /**
+   * Format id → how many keys of wsCount and sinks are its topics. A format with none (most
+   * deployments use two or three of the eight) costs a publish one lookup instead of a topic
+   * string and two. Follows the maps' keys, so it can never disagree with them.
+   */
+  const topicsPerFormat = new Map<string, number>();
+  const countTopic = (topic: string, d: number) => bump(topicsPerFormat, topic.slice(0, topic.indexOf("|")), d);
 
   const watchers = new Map<string, (room: string, active: boolean) => void>();
   /** Tell a format's watcher about a topic whose total (WebSocket + sink) count crossed 0. */
@@ -98,11 +105,11 @@ export function createHub(
     else map.set(key, n);
   };
 
-  function deliverTopic(topic: string, frame: () => string): number {
+  function deliverTopic(topic: string, format: Format, msg: EmitMessage, room: string | null): number {
     const n = wsCount.get(topic) ?? 0;
     const set = sinks.get(topic);
     if (n === 0 && !set) return 0;
-    const f = frame();
+    const f = format.encode(msg, room);
     // publish() returns 0/-1 for "dropped for someone": never retry, the rest already have it.
     if (n > 0 && getServer()?.publish(topic, f, false) === 0) onDropped(topic);
     if (set) for (const s of set) s.send(f);
@@ -134,7 +141,7 @@ export function createHub(
       if (!ws && !set) continue;
       if (bulk === null && seen.size === 0) {
         bulk = topic;
-        count += deliverTopic(topic, () => f.encode(msg, room));
+        count += deliverTopic(topic, f, msg, room);
         continue;
       }
       const bulkWs = bulk === null ? undefined : members.get(bulk);
@@ -173,6 +180,7 @@ export function createHub(
       if ("ws" in sub) {
         if (sub.ws.isSubscribed(topic)) return topic;
         if (!sub.ws.subscribe(topic)) return topic; // socket already closed
+        if (!wsCount.has(topic)) countTopic(topic, 1);
         bump(wsCount, topic, 1);
         if (onceFormats.has(format)) {
           let m = members.get(topic);
@@ -181,7 +189,10 @@ export function createHub(
         }
       } else {
         let set = sinks.get(topic);
-        if (!set) sinks.set(topic, (set = new Set()));
+        if (!set) {
+          sinks.set(topic, (set = new Set()));
+          countTopic(topic, 1);
+        }
         if (set.has(sub.sink)) return topic;
         set.add(sub.sink);
       }
@@ -194,13 +205,18 @@ export function createHub(
       if ("ws" in sub) {
         // A closed socket is already unsubscribed by Bun; the count still has to drop.
         sub.ws.unsubscribe(topic);
+        const had = wsCount.has(topic);
         bump(wsCount, topic, -1);
         const m = members.get(topic);
         if (m?.delete(sub.ws) && m.size === 0) members.delete(topic);
+        if (had && !wsCount.has(topic)) countTopic(topic, -1);
       } else {
         const set = sinks.get(topic);
         if (!set?.delete(sub.sink)) return;
-        if (set.size === 0) sinks.delete(topic);
+        if (set.size === 0) {
+          sinks.delete(topic);
+          countTopic(topic, -1);
+        }
       }
       if (!topic.endsWith("|")) bump(roomCount, roomKey(topic), -1);
       if (before > 0 && total(topic) === 0) changed(topic, false);
@@ -213,12 +229,14 @@ export function createHub(
       let count = 0;
       for (const f of formats) {
         if (msg.only && !msg.only.includes(f.id)) continue;
+        if (!topicsPerFormat.has(f.id)) continue;
+        // Encoded only for a topic with subscribers (deliverTopic), once per room.
         if (msg.rooms === null) {
-          count += deliverTopic(topicOf(f.id, msg.namespace, null), () => f.encode(msg, null));
+          count += deliverTopic(topicOf(f.id, msg.namespace, null), f, msg, null);
         } else if (f.once && (msg.rooms.length > 1 || msg.skipRooms)) {
           count += deliverOnce(f, msg, msg.rooms);
         } else {
-          for (const room of msg.rooms) count += deliverTopic(topicOf(f.id, msg.namespace, room), () => f.encode(msg, room));
+          for (const room of msg.rooms) count += deliverTopic(topicOf(f.id, msg.namespace, room), f, msg, room);
         }
       }
       opts.countDeliveries?.(count);

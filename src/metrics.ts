@@ -9,11 +9,34 @@ interface Family {
   name: string;
   help: string;
   type: "counter" | "gauge" | "histogram";
+  /** Counters and gauges: label key → value. */
   values: Map<string, number>;
+  /** Histograms: label key → cumulative bucket counts (BUCKETS, then +Inf), sum and count. */
+  series: Map<string, Histogram>;
+}
+
+interface Histogram {
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
+/** A counter with its labels bound once, for hot paths: inc() builds no strings. */
+export interface Counter {
+  inc(by?: number): void;
+}
+
+/** A histogram with its labels bound once. */
+export interface HistogramHandle {
+  observe(seconds: number): void;
 }
 
 export interface Metrics {
   inc(name: string, labels?: Labels, by?: number): void;
+  /** Bind a counter's labels once (hot paths); same series as inc(name, labels). */
+  counter(name: string, labels?: Labels): Counter;
+  /** Bind a histogram's labels once (hot paths); same series as observe(name, …, labels). */
+  histogram(name: string, labels?: Labels): HistogramHandle;
   set(name: string, value: number, labels?: Labels): void;
   observe(name: string, seconds: number, labels?: Labels): void;
   get(name: string, labels?: Labels): number;
@@ -49,7 +72,7 @@ const DEFS: Array<[string, Family["type"], string]> = [
 
 export function createMetrics(): Metrics {
   const families = new Map<string, Family>();
-  for (const [name, type, help] of DEFS) families.set(name, { name, type, help, values: new Map() });
+  for (const [name, type, help] of DEFS) families.set(name, { name, type, help, values: new Map(), series: new Map() });
   const collectors: Array<() => void> = [];
 
   const key = (labels?: Labels) => {
@@ -65,35 +88,50 @@ export function createMetrics(): Metrics {
     return f;
   };
 
+  const counter = (name: string, labels?: Labels): Counter => {
+    const values = fam(name).values;
+    const k = key(labels);
+    return {
+      inc(by = 1) {
+        values.set(k, (values.get(k) ?? 0) + by);
+      },
+    };
+  };
+  const histogram = (name: string, labels?: Labels): HistogramHandle => {
+    const series = fam(name).series;
+    const k = key(labels);
+    return {
+      observe(seconds) {
+        let h = series.get(k);
+        if (!h) series.set(k, (h = { buckets: new Array<number>(BUCKETS.length + 1).fill(0), sum: 0, count: 0 }));
+        for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) h.buckets[i]!++;
+        h.buckets[BUCKETS.length]!++;
+        h.sum += seconds;
+        h.count++;
+      },
+    };
+  };
+
   return {
     inc(name, labels, by = 1) {
-      const f = fam(name);
+      const values = fam(name).values;
       const k = key(labels);
-      f.values.set(k, (f.values.get(k) ?? 0) + by);
+      values.set(k, (values.get(k) ?? 0) + by);
     },
+    counter,
+    histogram,
     set(name, value, labels) {
       fam(name).values.set(key(labels), value);
     },
     observe(name, seconds, labels) {
-      const f = fam(name);
-      const base = key(labels);
-      const sep = base ? `${base},` : "";
-      if (!f.values.has(`count:${base}`)) {
-        // First observation for these labels: lay out every bucket in order.
-        for (const b of BUCKETS) f.values.set(`${sep}le="${b}"`, 0);
-        f.values.set(`${sep}le="+Inf"`, 0);
-      }
-      for (const b of BUCKETS) if (seconds <= b) f.values.set(`${sep}le="${b}"`, (f.values.get(`${sep}le="${b}"`) ?? 0) + 1);
-      f.values.set(`${sep}le="+Inf"`, (f.values.get(`${sep}le="+Inf"`) ?? 0) + 1);
-      f.values.set(`sum:${base}`, (f.values.get(`sum:${base}`) ?? 0) + seconds);
-      f.values.set(`count:${base}`, (f.values.get(`count:${base}`) ?? 0) + 1);
+      histogram(name, labels).observe(seconds);
     },
     get(name, labels) {
       return fam(name).values.get(key(labels)) ?? 0;
     },
     total(name) {
       let sum = 0;
-      for (const [k, v] of fam(name).values) if (!k.startsWith("sum:") && !k.startsWith("count:") && !k.includes("le=")) sum += v;
+      for (const v of fam(name).values.values()) sum += v;
       return sum;
     },
     collect(fn) {
@@ -105,10 +143,11 @@ export function createMetrics(): Metrics {
       for (const f of families.values()) {
         out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
         if (f.type === "histogram") {
-          for (const [k, v] of f.values) {
-            if (k.startsWith("sum:")) out.push(`${f.name}_sum${k.length > 4 ? `{${k.slice(4)}}` : ""} ${v}`);
-            else if (k.startsWith("count:")) out.push(`${f.name}_count${k.length > 6 ? `{${k.slice(6)}}` : ""} ${v}`);
-            else out.push(`${f.name}_bucket{${k}} ${v}`);
+          for (const [k, h] of f.series) {
+            const sep = k ? `${k},` : "";
+            BUCKETS.forEach((b, i) => out.push(`${f.name}_bucket{${sep}le="${b}"} ${h.buckets[i]}`));
+            out.push(`${f.name}_bucket{${sep}le="+Inf"} ${h.buckets[BUCKETS.length]}`);
+            out.push(`${f.name}_sum${k ? `{${k}}` : ""} ${h.sum}`, `${f.name}_count${k ? `{${k}}` : ""} ${h.count}`);
           }
         } else {
           for (const [k, v] of f.values) out.push(`${f.name}${k ? `{${k}}` : ""} ${v}`);

@@ -32,10 +32,11 @@ export default defineCommand({
     if (config.workers !== 1 && !isWorker()) return superviseWorkers(config, log);
     const metrics = createMetrics();
     let running: RunningServer | undefined;
+    const deliveries = metrics.counter("ws_emit_deliveries_total");
     const hub = createHub(
       () => running?.listeners,
       () => metrics.inc("ws_emit_drops_total", { reason: "backpressure" }),
-      { countDeliveries: (n) => metrics.inc("ws_emit_deliveries_total", undefined, n) },
+      { countDeliveries: (n) => deliveries.inc(n) },
     );
     hub.addFormat(nativeFormat);
     hub.addFormat(sioFormat);

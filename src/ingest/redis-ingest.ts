@@ -19,7 +19,7 @@ import { disconnectOwner } from "../auth/own-rooms.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { EmitMessage, IngestSource } from "../message.ts";
-import type { Metrics } from "../metrics.ts";
+import type { Counter, Metrics } from "../metrics.ts";
 import { parseEmit } from "./emit-request.ts";
 import { parseEmitterMessage } from "./emitter.ts";
 import { parseSocketioQueueMessage } from "./socketio-queue.ts";
@@ -55,6 +55,8 @@ export interface RedisIngest {
 const WARN_BURST = 20;
 const WARN_WINDOW_MS = 10_000;
 const utf8 = new TextDecoder("utf-8", { fatal: false });
+/** JSON emits must be valid UTF-8. One decoder for all: decode() without `stream` keeps no state. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
   const { config, metrics } = opts;
@@ -124,8 +126,12 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
     }
     log.warn(`invalid message on ${channel}: ${error}`, { source, channel, bytes: payload.length, start: preview(payload) });
   };
+  // Labels bound once per source: no label strings per message.
+  const eventsIn = new Map<IngestSource, Counter>();
   const accept = (source: IngestSource, msg: EmitMessage) => {
-    metrics.inc("ws_emit_events_in_total", { source });
+    let c = eventsIn.get(source);
+    if (!c) eventsIn.set(source, (c = metrics.counter("ws_emit_events_in_total", { source })));
+    c.inc();
     opts.deliver(msg, source);
   };
 
@@ -133,7 +139,7 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
     if (payload.length > config.maxBodyBytes) return invalid("redis-json", channel, payload, `larger than ${config.maxBodyBytes} bytes`);
     let body: unknown;
     try {
-      body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
+      body = JSON.parse(strictUtf8.decode(payload));
     } catch {
       return invalid("redis-json", channel, payload, "not valid JSON");
     }
@@ -172,8 +178,11 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
       log.error("ingest handler failed", e);
     }
   };
+  // The JSON channel is recognised by its bytes: no string for the channel name per message.
+  const jsonChannel = queueChannels.has(config.redisJsonChannel) ? null : Buffer.from(config.redisJsonChannel);
   sub.on("messageBuffer", (ch: Buffer, payload: Buffer) =>
     guard(() => {
+      if (jsonChannel?.equals(ch)) return onJson(config.redisJsonChannel, payload);
       const channel = ch.toString();
       if (channel === config.redisJsonChannel && !queueChannels.has(channel)) onJson(channel, payload);
       else if (queueChannels.has(channel)) onQueue(channel, payload);

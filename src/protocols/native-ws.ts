@@ -1,6 +1,6 @@
 /** The native protocol's WebSocket side: upgrade at /ws, join/leave/ping handling. */
 import { checkJoin, joinRefused } from "../auth/rooms.ts";
-import { createConn, joinBroadcast, joinRoom, leaveRoom, releaseConn } from "../connection.ts";
+import { countBadFrame, countJoinFailure, createConn, joinBroadcast, joinRoom, leaveRoom, releaseConn } from "../connection.ts";
 import { CLOSE, type Ctx, type WS, type WsProtocol } from "../context.ts";
 import { HttpError } from "../errors.ts";
 import { createInOrder, MAX_BACKLOG } from "../in-order.ts";
@@ -41,7 +41,7 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, x: unknow
 
   function badFrame(ws: WS, message: string, id?: unknown) {
     fail(ws, "bad_request", message, undefined, id);
-    if (ws.data.conn.badFrames.hit()) ws.close(CLOSE.BAD_FRAME_FLOOD, "too many malformed frames");
+    if (countBadFrame(ws.data.conn)) ws.close(CLOSE.BAD_FRAME_FLOOD, "too many malformed frames");
   }
 
   async function join(ws: WS, room: unknown, secret: unknown, token: unknown, id: unknown) {
@@ -51,7 +51,7 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, x: unknow
     metrics.inc("ws_emit_joins_total", { result: c.ok ? "ok" : c.code });
     if (!c.ok) {
       fail(ws, c.code, c.message, room, id, c.reason);
-      if (conn.joinFailures.hit()) ws.close(CLOSE.JOIN_FLOOD, "too many failed joins");
+      if (countJoinFailure(conn)) ws.close(CLOSE.JOIN_FLOOD, "too many failed joins");
       return;
     }
     if (!joinRoom(hub, conn, { ws }, NATIVE_FORMAT_ID, NS, c.room, config.maxRoomsPerConnection)) {

@@ -9,7 +9,7 @@
  */
 import { releaseOwnRoom, reserveOwnRoom } from "../auth/own-rooms.ts";
 import { checkJoin } from "../auth/rooms.ts";
-import { joinBroadcast, joinRoom, leaveRoom } from "../connection.ts";
+import { countBadFrame, countJoinFailure, dropTopic, joinBroadcast, joinRoom, leaveRoom, roomsOf } from "../connection.ts";
 import { CLOSE, type Ctx } from "../context.ts";
 import { topicOf } from "../hub.ts";
 import { parseNamespace, parseRoom } from "../rooms.ts";
@@ -32,14 +32,14 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
 
   function kick(s: Session, reason: string, code: number) {
     // `41` per namespace first: socket.io-client then reports "io server disconnect" and does not reconnect.
-    for (const ns of s.namespaces.keys()) sessions().send(s, encodeDisconnect(ns));
+    for (const ns of Object.keys(s.namespaces)) sessions().send(s, encodeDisconnect(ns));
     sessions().close(s, reason, code);
   }
 
   function badPacket(s: Session, error: string) {
     metrics.inc("ws_emit_client_errors_total", { code: "bad_request" });
     ctx.log.debug(`socket.io session ${s.id}: bad packet: ${error}`);
-    if (s.conn.badFrames.hit()) kick(s, "too many malformed packets", CLOSE.BAD_FRAME_FLOOD);
+    if (countBadFrame(s.conn)) kick(s, "too many malformed packets", CLOSE.BAD_FRAME_FLOOD);
   }
 
   function ack(s: Session, ns: string, id: number | null, body: Record<string, unknown>) {
@@ -53,15 +53,15 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
 
   async function join(s: Session, ns: string, id: number | null, room: unknown, secret: unknown, token: unknown) {
     const c = await checkJoin(ctx.engine, room, secret, token, ns);
-    if (s.closed || !s.namespaces.has(ns)) return;
+    if (s.closed || !(ns in s.namespaces)) return;
     metrics.inc("ws_emit_joins_total", { result: c.ok ? "ok" : c.code });
     if (!c.ok) {
       refuse(s, ns, id, c.code, c.message, c.reason);
-      if (s.conn.joinFailures.hit()) kick(s, "too many failed joins", CLOSE.JOIN_FLOOD);
+      if (countJoinFailure(s.conn)) kick(s, "too many failed joins", CLOSE.JOIN_FLOOD);
       return;
     }
     // Own rooms (one per connected namespace) do not count against --max-rooms.
-    if (!joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, c.room, config.maxRoomsPerConnection + s.namespaces.size))
+    if (!joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, c.room, config.maxRoomsPerConnection + Object.keys(s.namespaces).length))
       return refuse(s, ns, id, "too_many_rooms", `at most ${config.maxRoomsPerConnection} rooms per connection`);
     ack(s, ns, id, { ok: true });
   }
@@ -97,11 +97,11 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
   function connect(s: Session, nsp: string) {
     const n = parseNamespace(nsp);
     if (!n.ok) return sessions().send(s, encodeConnectError(nsp, "Invalid namespace"));
-    let sid = s.namespaces.get(n.ns);
+    let sid = s.namespaces[n.ns];
     if (sid === undefined) {
-      if (s.namespaces.size >= MAX_NAMESPACES) return sessions().send(s, encodeConnectError(n.ns, `at most ${MAX_NAMESPACES} namespaces per connection`));
+      if (Object.keys(s.namespaces).length >= MAX_NAMESPACES) return sessions().send(s, encodeConnectError(n.ns, `at most ${MAX_NAMESPACES} namespaces per connection`));
       sid = Buffer.from(crypto.getRandomValues(new Uint8Array(15))).toString("base64url");
-      s.namespaces.set(n.ns, sid);
+      s.namespaces[n.ns] = sid;
       // Every client gets the namespace's emits that name no room, and those to its own room.
       joinBroadcast(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, n.ns);
       const ns = n.ns;
@@ -115,21 +115,19 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
   }
 
   function disconnect(s: Session, ns: string) {
-    const sid = s.namespaces.get(ns);
+    const sid = s.namespaces[ns];
     if (sid === undefined) return;
-    s.namespaces.delete(ns);
+    delete s.namespaces[ns];
     releaseOwnRoom(ns, sid);
     const sub = sessions().subscriber(s);
-    for (const room of [...(s.conn.rooms.get(ns) ?? [])]) leaveRoom(hub, s.conn, sub, SIO_FORMAT_ID, ns, room);
-    s.conn.rooms.delete(ns);
-    const topic = topicOf(SIO_FORMAT_ID, ns, null);
-    if (s.conn.topics.delete(topic)) hub.unsubscribe(sub, topic);
+    for (const room of roomsOf(s.conn, ns)) leaveRoom(hub, s.conn, sub, SIO_FORMAT_ID, ns, room);
+    dropTopic(hub, s.conn, sub, topicOf(SIO_FORMAT_ID, ns, null));
   }
 
   function handle(s: Session, data: string) {
     const p = parseSioPacket(data);
     if (!p.ok) {
-      if (p.ack && s.namespaces.has(p.ack.nsp)) ack(s, p.ack.nsp, p.ack.id, { ok: false, error: "bad_request", message: p.error });
+      if (p.ack && p.ack.nsp in s.namespaces) ack(s, p.ack.nsp, p.ack.id, { ok: false, error: "bad_request", message: p.error });
       return badPacket(s, p.error);
     }
     const pk = p.value;
@@ -142,7 +140,7 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
         return; // we never ask the client for acks
       case "event": {
         // Socket.IO ignores packets for a namespace the client has not connected.
-        if (!s.namespaces.has(pk.nsp)) return;
+        if (!(pk.nsp in s.namespaces)) return;
         const e = parseClientEvent(pk.event, pk.args);
         if (!e.ok) {
           ack(s, pk.nsp, pk.id, { ok: false, error: "bad_request", message: e.error });

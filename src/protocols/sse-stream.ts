@@ -3,9 +3,11 @@
  *
  * Every refusal (origin, draining, limits, bad room, wrong secret or token) is an HTTP error
  * with a JSON body before the stream starts. A stream is a Bun "direct" ReadableStream: hub
- * frames are written straight to the socket. While Bun reports backpressure (write returns a
- * promise) frames wait in a per-stream queue capped at --max-buffer bytes; past the cap the
- * client is too slow and its connection is aborted, counted as drops_total{reason="slow_sse"}.
+ * frames are written straight to the socket, those of one tick in one write (a batch emit or a
+ * burst from Redis is one syscall per stream, not one per frame). While Bun reports
+ * backpressure (write returns a promise) frames wait in a per-stream queue capped at
+ * --max-buffer bytes; past the cap the client is too slow and its connection is aborted,
+ * counted as drops_total{reason="slow_sse"}.
  */
 import type { Server } from "bun";
 import { checkJoin, joinRefused } from "../auth/rooms.ts";
@@ -36,13 +38,25 @@ interface SseState {
   history: SseHistory | null;
   /** The registered SSE formats by id, to encode replayed events as live ones. */
   formats: Map<string, Format>;
+  /** Flushes of the streams that got frames this tick; one microtask runs them all. */
+  dirty: Array<() => void>;
 }
 const states = new WeakMap<Ctx, SseState>();
 
 function stateOf(ctx: Ctx): SseState {
   let s = states.get(ctx);
-  if (!s) states.set(ctx, (s = { streams: new Set(), timer: null, history: null, formats: new Map() }));
+  if (!s) states.set(ctx, (s = { streams: new Set(), timer: null, history: null, formats: new Map(), dirty: [] }));
   return s;
+}
+
+function flushLater(state: SseState, flush: () => void): void {
+  state.dirty.push(flush);
+  if (state.dirty.length === 1)
+    queueMicrotask(() => {
+      const all = state.dirty;
+      state.dirty = [];
+      for (const f of all) f();
+    });
 }
 
 // The hub hands the same frame string to every stream of a room in a row: measure it once.
@@ -162,6 +176,12 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
   /** When Bun last reported backpressure (a write that returned a promise). */
   let blockedSince = 0;
   let done = false;
+  /**
+   * The first frame of a tick is written at once (a single emit costs what it always did);
+   * later frames of the same tick wait in `pending` and go out together at its end (flushLater).
+   */
+  let wroteThisTick = false;
+  let pending = "";
   let resolveDone: () => void = () => {};
   const finished = new Promise<void>((r) => (resolveDone = r));
 
@@ -206,14 +226,34 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
     write(chunk);
   }
 
+  /** Write now, or queue while Bun reports backpressure (up to the cap). */
+  function send(frame: string) {
+    if (done) return;
+    if (!blocked) return write(frame);
+    const n = byteLength(frame);
+    if (queued + n > cap) return cutOff();
+    queue.push(frame);
+    queued += n;
+  }
+
+  function flush() {
+    wroteThisTick = false;
+    const chunk = pending;
+    pending = "";
+    if (chunk !== "") send(chunk);
+  }
+
   const sink: Sink = {
     send(frame) {
       if (done) return;
-      if (!blocked) return write(frame);
-      const n = byteLength(frame);
-      if (queued + n > cap) return cutOff();
-      queue.push(frame);
-      queued += n;
+      // While blocked, frames go to the capped queue one by one (the cap is checked per frame).
+      if (blocked) return send(frame);
+      if (!wroteThisTick) {
+        wroteThisTick = true;
+        flushLater(state, flush);
+        return write(frame);
+      }
+      pending += frame;
     },
   };
 
@@ -240,9 +280,12 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
     },
     end(reason) {
       const c = ctl;
+      // Frames of this tick were sent before the end: they go out first, as they always did.
+      const rest = blocked ? "" : pending;
+      pending = "";
       if (!release()) return;
       try {
-        c?.write(`: ${reason.replace(/[\r\n]/g, " ")}\n\n`);
+        c?.write(`${rest}: ${reason.replace(/[\r\n]/g, " ")}\n\n`);
         c?.close();
       } catch {}
     },

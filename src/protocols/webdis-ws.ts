@@ -1,6 +1,6 @@
 /** webdis-style clients at /.json: SUBSCRIBE/UNSUBSCRIBE/PING over JSON arrays. */
 import { checkJoin } from "../auth/rooms.ts";
-import { createConn, joinRoom, leaveRoom, releaseConn, roomCount } from "../connection.ts";
+import { countBadFrame, countJoinFailure, createConn, joinRoom, leaveRoom, releaseConn, roomCount, roomsOf } from "../connection.ts";
 import { CLOSE, type Ctx, type WS, type WsProtocol } from "../context.ts";
 import { HttpError } from "../errors.ts";
 import { createInOrder, MAX_BACKLOG } from "../in-order.ts";
@@ -34,7 +34,7 @@ export function createWebdisProtocol(ctx: Ctx): WsProtocol {
       if (!c.ok) {
         metrics.inc("ws_emit_client_errors_total", { code: c.code });
         ws.send(encodeWebdisReply("SUBSCRIBE", [false, `${c.code}: ${c.message}`]));
-        if (conn.joinFailures.hit()) return ws.close(CLOSE.JOIN_FLOOD, "too many failed joins");
+        if (countJoinFailure(conn)) return ws.close(CLOSE.JOIN_FLOOD, "too many failed joins");
         continue;
       }
       if (!joinRoom(hub, conn, { ws }, WEBDIS_FORMAT_ID, NS, c.room, config.maxRoomsPerConnection)) {
@@ -75,7 +75,7 @@ export function createWebdisProtocol(ctx: Ctx): WsProtocol {
       case "SUBSCRIBE":
         return subscribe(ws, c.channels).catch((e) => ctx.log.error("webdis subscribe failed", e));
       case "UNSUBSCRIBE": {
-        const channels = c.channels.length ? c.channels : [...(conn.rooms.get(NS) ?? [])];
+        const channels = c.channels.length ? c.channels : roomsOf(conn, NS);
         // Redis answers a bare UNSUBSCRIBE with nothing subscribed by [unsubscribe, nil, 0].
         if (channels.length === 0) ws.send(encodeWebdisReply("UNSUBSCRIBE", ["unsubscribe", null, 0]));
         for (const ch of channels) {
@@ -90,7 +90,7 @@ export function createWebdisProtocol(ctx: Ctx): WsProtocol {
       case "OTHER":
         metrics.inc("ws_emit_client_errors_total", { code: "unsupported" });
         ws.send(encodeWebdisReply(c.name, [false, "ws-emit serves only SUBSCRIBE (with channels), UNSUBSCRIBE and PING"]));
-        if (conn.badFrames.hit()) ws.close(CLOSE.BAD_FRAME_FLOOD, "too many unsupported commands");
+        if (countBadFrame(conn)) ws.close(CLOSE.BAD_FRAME_FLOOD, "too many unsupported commands");
         return;
       default: {
         const never: never = c;

@@ -6,7 +6,7 @@
  */
 import type { Authorizer } from "../auth/authorizer.ts";
 import { checkJoin } from "../auth/rooms.ts";
-import { joinRoom, leaveRoom, releaseConn, resetConn } from "../connection.ts";
+import { countBadFrame, countJoinFailure, joinRoom, leaveRoom, releaseConn, resetConn } from "../connection.ts";
 import { CLOSE, type Ctx, type WS, type WsProtocol } from "../context.ts";
 import { createInOrder, MAX_BACKLOG } from "../in-order.ts";
 import { DEFAULT_NAMESPACE, parseRoom } from "../rooms.ts";
@@ -34,7 +34,7 @@ export function createWsifyProtocol(ctx: Ctx, authorizer: Authorizer | null): Ws
       if (verdict === "down") return ws.close(CLOSE.TRY_AGAIN, "authorizer unavailable; reconnect later");
       if (verdict === "denied") {
         refuse(ws, "forbidden", `the authorizer refused ${cmd.command}`);
-        if (conn.joinFailures.hit()) ws.close(CLOSE.JOIN_FLOOD, "too many refused commands");
+        if (countJoinFailure(conn)) ws.close(CLOSE.JOIN_FLOOD, "too many refused commands");
         return;
       }
     }
@@ -46,7 +46,7 @@ export function createWsifyProtocol(ctx: Ctx, authorizer: Authorizer | null): Ws
           metrics.inc("ws_emit_joins_total", { result: c.ok ? "ok" : c.code });
           if (!c.ok) {
             refuse(ws, c.code, c.message, channel);
-            if (conn.joinFailures.hit()) return ws.close(CLOSE.JOIN_FLOOD, "too many failed joins");
+            if (countJoinFailure(conn)) return ws.close(CLOSE.JOIN_FLOOD, "too many failed joins");
             continue;
           }
           if (!joinRoom(hub, conn, { ws }, WSIFY_FORMAT_ID, DEFAULT_NAMESPACE, c.room, config.maxRoomsPerConnection))
@@ -110,7 +110,7 @@ export function createWsifyProtocol(ctx: Ctx, authorizer: Authorizer | null): Ws
     const p = parseWsifyCommand(x);
     if (!p.ok) {
       refuse(ws, "bad_request", typeof data === "string" ? p.error : "send JSON as text frames");
-      if (ws.data.conn.badFrames.hit()) ws.close(CLOSE.BAD_FRAME_FLOOD, "too many malformed frames");
+      if (countBadFrame(ws.data.conn)) ws.close(CLOSE.BAD_FRAME_FLOOD, "too many malformed frames");
       return;
     }
     return run(ws, p.value).catch((e) => {

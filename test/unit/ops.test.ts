@@ -110,6 +110,26 @@ describe("metrics and rates", () => {
     expect(text).toContain('ws_emit_joins_total{result="forbidden"} 1');
   });
 
+  test("bound counters and histograms share the series of inc/observe; histogram text format", () => {
+    const m = createMetrics();
+    const c = m.counter("ws_emit_events_in_total", { source: "http" });
+    c.inc();
+    m.inc("ws_emit_events_in_total", { source: "http" }, 2);
+    expect(m.get("ws_emit_events_in_total", { source: "http" })).toBe(3);
+    const h = m.histogram("ws_emit_emit_duration_seconds");
+    h.observe(0.003);
+    m.observe("ws_emit_emit_duration_seconds", 2);
+    const lines = m.render().split("\n").filter((l) => l.startsWith("ws_emit_emit_duration_seconds"));
+    expect(lines).toEqual([
+      ...["0.0005", "0.001", "0.0025"].map((le) => `ws_emit_emit_duration_seconds_bucket{le="${le}"} 0`),
+      ...["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1"].map((le) => `ws_emit_emit_duration_seconds_bucket{le="${le}"} 1`),
+      'ws_emit_emit_duration_seconds_bucket{le="+Inf"} 2',
+      "ws_emit_emit_duration_seconds_sum 2.003",
+      "ws_emit_emit_duration_seconds_count 2",
+    ]);
+    expect(m.total("ws_emit_emit_duration_seconds")).toBe(0);
+  });
+
   test("per-second rates over the last minute of samples", () => {
     let t = 0;
     let n = 0;
