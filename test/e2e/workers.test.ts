@@ -176,8 +176,13 @@ describe("--workers", () => {
     try {
       const first = await slow.waitForLine(/redis fan-out healthy/);
       await slow.waitForLine(/redis fan-out healthy/, 10_000, slow.lines.indexOf(first) + 1);
-      const { sockets } = await sioClients(slow.url, 8, "slow", { transports: ["polling"] });
-      expect(new Set(sockets.map((s) => s.io.engine.id.split(".")[0]))).toEqual(new Set(["1", "2"]));
+      // Polling requests share pooled keep-alive connections, so which worker owns a session is
+      // up to the kernel's reusePort hash of those: add clients (at most 32) until both own some.
+      const sockets: Socket[] = [];
+      const owners = () => new Set(sockets.map((s) => s.io.engine.id.split(".")[0]));
+      while (sockets.length < 32 && (sockets.length < 8 || owners().size < 2))
+        sockets.push(...(await sioClients(slow.url, 4, "slow", { transports: ["polling"] })).sockets);
+      expect(owners()).toEqual(new Set(["1", "2"]));
       await Promise.all(sockets.map((s) => once(s.io, "ping", 20_000)));
       expect(sockets.every((s) => s.connected)).toBe(true);
       await expectExactlyOnce(slow.url, sockets, "slow");
