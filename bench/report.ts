@@ -1,0 +1,140 @@
+/** The markdown tables and the targets, from the runs' JSON records. */
+import type { Result } from "./loadgen.ts";
+
+export interface Row extends Partial<Result> {
+  scenario: string;
+  peer: string;
+  transport: string;
+  ingest: string;
+  subscribers: number;
+  /** HTTP ingest (wrk). */
+  requestsPerSec?: number;
+  non2xx?: number;
+  wrkLatencyMs?: { p50: number; p99: number };
+  wrkCpuPct?: number;
+  error?: string;
+  skipped?: string;
+}
+
+export interface Target {
+  name: string;
+  goal: string;
+  value: string;
+  pass: boolean | null;
+}
+
+const f = (x: number | undefined, d = 0) => (x === undefined || Number.isNaN(x) ? "–" : x.toLocaleString("en", { maximumFractionDigits: d, minimumFractionDigits: d }));
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? a / b : undefined);
+const fx = (r: number | undefined) => (r === undefined ? "–" : `${r.toFixed(2)}×`);
+
+export const DELIVERY = ["broadcast", "fanout-large", "targeted"];
+
+function find(rows: Row[], scenario: string, peer: string, transport: string, ingest = "http"): Row | undefined {
+  return rows.find((r) => r.scenario === scenario && r.peer === peer && r.transport === transport && r.ingest === ingest && !r.error && !r.skipped);
+}
+
+export function tables(rows: Row[]): string {
+  const out: string[] = [];
+  const del = rows.filter((r) => DELIVERY.includes(r.scenario));
+  if (del.length) {
+    out.push("### Delivery (publish → every subscriber)", "");
+    out.push("| scenario | peer | transport | ingest | subs | delivered / expected | lost | deliveries/s | ratio | publish/s | p50 ms | p99 ms | max ms | server KiB/conn | server CPU | loadgen CPU |");
+    out.push("|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    for (const r of del) {
+      if (r.error || r.skipped) {
+        out.push(`| ${r.scenario} | ${r.peer} | ${r.transport} | ${r.ingest} | ${r.subscribers} | ${r.skipped ? `skipped: ${r.skipped}` : `error: ${r.error!.split("\n")[0]}`} |||||||||||`);
+        continue;
+      }
+      const raw = find(rows, r.scenario, "bun-raw", "ws");
+      const nchanSse = find(rows, r.scenario, "nchan", "sse");
+      let rel = r.peer === "bun-raw" ? "1.00× raw" : raw ? `${fx(ratio(r.deliveriesPerSec, raw.deliveriesPerSec))} raw` : "–";
+      if (r.transport === "sse" && r.peer !== "nchan" && nchanSse) rel = `${fx(ratio(r.deliveriesPerSec, nchanSse.deliveriesPerSec))} nchan-sse`;
+      const joinedNote = r.joined !== undefined && r.joined < r.subscribers ? ` (${r.joined} joined)` : "";
+      out.push(
+        `| ${r.scenario} | ${r.peer} | ${r.transport} | ${r.ingest} | ${r.subscribers}${joinedNote} | ${f(r.delivered)} / ${f(r.expected)} | ${f(r.lost)} | ${f(r.deliveriesPerSec)} | ${rel} | ${f(r.publishPerSec)} | ${f(r.latencyMs?.p50, 1)} | ${f(r.latencyMs?.p99, 1)} | ${f(r.latencyMs?.max, 1)} | ${f(r.rssPerConnKiB, 1)} | ${f(r.serverCpuPct)}% | ${f(r.loadgenCpuPct)}% |`,
+      );
+    }
+    out.push("");
+  }
+  const idle = rows.filter((r) => r.scenario === "idle" || r.scenario === "idle-max");
+  if (idle.length) {
+    out.push("### Idle connections (server memory)", "");
+    out.push("| scenario | peer | transport | connections held | KiB/conn | ratio | server RSS before → after | connect s |");
+    out.push("|---|---|---|--:|--:|--:|--:|--:|");
+    for (const r of idle) {
+      if (r.error || r.skipped) {
+        out.push(`| ${r.scenario} | ${r.peer} | ${r.transport} | ${r.subscribers} | ${r.skipped ? `skipped: ${r.skipped}` : `error: ${r.error!.split("\n")[0]}`} ||||`);
+        continue;
+      }
+      const raw = find(rows, "idle", "bun-raw", "ws");
+      out.push(
+        `| ${r.scenario} | ${r.peer} | ${r.transport} | ${f(r.joined)} of ${f(r.subscribers)} | ${f(r.rssPerConnKiB, 1)} | ${raw ? `${fx(ratio(r.rssPerConnKiB, raw.rssPerConnKiB))} raw` : "–"} | ${f((r.rssBeforeKiB ?? 0) / 1024, 1)} → ${f((r.rssJoinedKiB ?? 0) / 1024, 1)} MiB | ${f(r.connectSeconds, 1)} |`,
+      );
+    }
+    out.push("");
+  }
+  const ing = rows.filter((r) => r.scenario === "http-ingest");
+  if (ing.length) {
+    out.push("### HTTP ingest (wrk POSTing one emit to an empty room)", "");
+    out.push("| peer | endpoint | requests/s | ratio | p50 ms | p99 ms | non-2xx | server CPU | wrk CPU |");
+    out.push("|---|---|--:|--:|--:|--:|--:|--:|--:|");
+    for (const r of ing) {
+      if (r.error || r.skipped) {
+        out.push(`| ${r.peer} | ${r.transport} | ${r.skipped ? `skipped: ${r.skipped}` : `error: ${r.error!.split("\n")[0]}`} ||||||`);
+        continue;
+      }
+      const raw = find(rows, "http-ingest", "bun-raw", "POST /emit");
+      out.push(
+        `| ${r.peer} | ${r.transport} | ${f(r.requestsPerSec)} | ${raw ? `${fx(ratio(r.requestsPerSec, raw.requestsPerSec))} raw` : "–"} | ${f(r.wrkLatencyMs?.p50, 2)} | ${f(r.wrkLatencyMs?.p99, 2)} | ${f(r.non2xx)} | ${f(r.serverCpuPct)}% | ${f(r.wrkCpuPct)}% |`,
+      );
+    }
+    out.push("");
+  }
+  return out.join("\n");
+}
+
+export function targets(rows: Row[], idleMaxNote: string): Target[] {
+  const t: Target[] = [];
+  const add = (name: string, goal: string, r: number | undefined, ok: (r: number) => boolean) =>
+    t.push({ name, goal, value: fx(r), pass: r === undefined ? null : ok(r) });
+  for (const s of ["broadcast", "fanout-large"]) {
+    const raw = find(rows, s, "bun-raw", "ws")?.deliveriesPerSec;
+    add(`${s}: native WS deliveries/s vs bun-raw`, "≥ 0.9×", ratio(find(rows, s, "ws-emit", "native-ws")?.deliveriesPerSec, raw), (r) => r >= 0.9);
+    add(`${s}: Socket.IO WS deliveries/s vs bun-raw`, "≥ 0.8×", ratio(find(rows, s, "ws-emit", "sio-ws")?.deliveriesPerSec, raw), (r) => r >= 0.8);
+    add(`${s}: SSE deliveries/s vs nchan SSE`, "≥ 1.5×", ratio(find(rows, s, "ws-emit", "sse")?.deliveriesPerSec, find(rows, s, "nchan", "sse")?.deliveriesPerSec), (r) => r >= 1.5);
+  }
+  add(
+    "fanout-large: p99 latency (native WS) vs bun-raw",
+    "≤ 1.25×",
+    ratio(find(rows, "fanout-large", "ws-emit", "native-ws")?.latencyMs?.p99, find(rows, "fanout-large", "bun-raw", "ws")?.latencyMs?.p99),
+    (r) => r <= 1.25,
+  );
+  add("idle: KiB/conn (native WS) vs bun-raw", "≤ 1.3×", ratio(find(rows, "idle", "ws-emit", "native-ws")?.rssPerConnKiB, find(rows, "idle", "bun-raw", "ws")?.rssPerConnKiB), (r) => r <= 1.3);
+  const rawIngest = find(rows, "http-ingest", "bun-raw", "POST /emit")?.requestsPerSec;
+  add("HTTP ingest requests/s vs bun-raw", "≥ 0.8×", ratio(find(rows, "http-ingest", "ws-emit", "POST /emit")?.requestsPerSec, rawIngest), (r) => r >= 0.8);
+  t.push({ name: "(nchan HTTP ingest vs bun-raw, for reference)", goal: "≈ 0.85×", value: fx(ratio(find(rows, "http-ingest", "nchan", "POST /pub")?.requestsPerSec, rawIngest)), pass: null });
+  for (const s of DELIVERY)
+    add(
+      `${s}: Redis ingest vs HTTP ingest deliveries/s (native WS)`,
+      "≥ 0.8×",
+      ratio(find(rows, s, "ws-emit", "native-ws", "redis")?.deliveriesPerSec, find(rows, s, "ws-emit", "native-ws")?.deliveriesPerSec),
+      (r) => r >= 0.8,
+    );
+  const ours = rows.filter((r) => r.peer === "ws-emit" && DELIVERY.includes(r.scenario) && !r.skipped);
+  const lost = ours.reduce((a, r) => a + (r.error ? 1 : (r.lost ?? 0) + (r.joined !== undefined && r.joined < r.subscribers ? 1 : 0)), 0);
+  t.push({ name: "zero lost messages in every ws-emit delivery run", goal: "0", value: ours.length ? `${lost} lost over ${ours.length} runs` : "–", pass: ours.length ? lost === 0 : null });
+  const max = rows.find((r) => r.scenario === "idle-max" && !r.error && !r.skipped);
+  t.push({
+    name: "idle connections held by one ws-emit process",
+    goal: "100,000",
+    value: max ? `${f(max.joined)} (RSS ${f((max.rssJoinedKiB ?? 0) / 1024, 0)} MiB)${idleMaxNote ? `: ${idleMaxNote}` : ""}` : "–",
+    pass: max ? (max.joined ?? 0) >= 100_000 : null,
+  });
+  return t;
+}
+
+export function targetTable(t: Target[]): string {
+  const out = ["### Targets", "", "| target | goal | this run | |", "|---|---|--:|---|"];
+  for (const x of t) out.push(`| ${x.name} | ${x.goal} | ${x.value} | ${x.pass === null ? (x.value === "–" ? "not measured" : "") : x.pass ? "pass" : "**miss**"} |`);
+  return out.join("\n") + "\n";
+}
