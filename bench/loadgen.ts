@@ -11,7 +11,7 @@
  */
 import { RedisClient } from "bun";
 import { connectHttp } from "./http-client.ts";
-import { cpuSeconds, rssKiB } from "./proc.ts";
+import { cpuSeconds, machineBusySeconds, rssKiB } from "./proc.ts";
 
 export type Protocol =
   /** JSON frames, joined on {"type":"joined"} (ws-emit native, bun-raw). */
@@ -82,6 +82,8 @@ export interface Result {
   rssPerConnKiB: number;
   serverCpuPct: number;
   loadgenCpuPct: number;
+  /** CPU used meanwhile by processes other than the server and this load generator (% of one core). */
+  otherCpuPct: number;
   stalled: boolean;
 }
 
@@ -334,7 +336,6 @@ async function makeSender(): Promise<(first: number, n: number, ts: number) => P
   };
 }
 
-let dbgWait = 0, dbgSend = 0, dbgN = 0;
 async function publishAll(deadline: number): Promise<boolean> {
   let stalled = false;
   const windowOpen = () =>
@@ -350,18 +351,13 @@ async function publishAll(deadline: number): Promise<boolean> {
   const worker = async () => {
     const send = await makeSender();
     while (published < spec.messages && !stalled && performance.now() < deadline) {
-      const tw = performance.now();
       await windowOpen();
-      dbgWait += performance.now() - tw;
       if (stalled || published >= spec.messages || performance.now() >= deadline) break;
       const n = Math.min(spec.batch, spec.messages - published);
       const first = published;
       published += n;
       try {
-        const ts = performance.now();
-        await send(first, n, ts);
-        dbgSend += performance.now() - ts;
-        dbgN++;
+        await send(first, n, performance.now());
       } catch {
         publishErrors += n;
       }
@@ -403,6 +399,7 @@ if (spec.mode === "idle") {
     rssPerConnKiB: joined ? round((rssJoinedKiB - rssBeforeKiB) / joined, 2) : 0,
     serverCpuPct: 0,
     loadgenCpuPct: 0,
+    otherCpuPct: 0,
     stalled: false,
   };
 } else {
@@ -410,6 +407,7 @@ if (spec.mode === "idle") {
   const rssJoinedKiB = rssKiB(spec.pids);
   const cpu0 = cpuSeconds(spec.pids);
   const self0 = selfCpu();
+  const busy0 = machineBusySeconds();
   const t0 = performance.now();
   measuring = true;
   const stalled = await publishAll(t0 + spec.maxSeconds * 1000);
@@ -422,6 +420,9 @@ if (spec.mode === "idle") {
   const tEnd = delivered >= expected ? lastDelivery : performance.now();
   measuring = false;
   const elapsed = (tEnd - t0) / 1000;
+  const serverCpu = cpuSeconds(spec.pids) - cpu0;
+  const selfCpuUsed = selfCpu() - self0;
+  const otherCpu = machineBusySeconds() - busy0 - serverCpu - selfCpuUsed;
   result = {
     ...base,
     joined,
@@ -440,13 +441,13 @@ if (spec.mode === "idle") {
     latencyMs: latCount ? { p50: round(percentile(0.5), 2), p99: round(percentile(0.99), 2), max: round(latMax, 2) } : null,
     rssJoinedKiB,
     rssPerConnKiB: joined ? round((rssJoinedKiB - rssBeforeKiB) / joined, 2) : 0,
-    serverCpuPct: Math.round(((cpuSeconds(spec.pids) - cpu0) / elapsed) * 100),
-    loadgenCpuPct: Math.round(((selfCpu() - self0) / elapsed) * 100),
+    serverCpuPct: Math.round((serverCpu / elapsed) * 100),
+    loadgenCpuPct: Math.round((selfCpuUsed / elapsed) * 100),
+    otherCpuPct: Math.max(0, Math.round((otherCpu / elapsed) * 100)),
     stalled,
   };
 }
 console.log(JSON.stringify(result));
-if (process.env.BENCH_DEBUG) console.error(`requests ${dbgN}, avg send ${(dbgSend / dbgN).toFixed(2)} ms, avg window wait ${(dbgWait / dbgN).toFixed(2)} ms`);
 
 function round(x: number, d: number): number {
   const f = 10 ** d;

@@ -12,6 +12,8 @@ export interface Row extends Partial<Result> {
   non2xx?: number;
   wrkLatencyMs?: { p50: number; p99: number };
   wrkCpuPct?: number;
+  quietWaitS?: number;
+  otherCpuBeforePct?: number;
   error?: string;
   skipped?: string;
 }
@@ -38,8 +40,8 @@ export function tables(rows: Row[]): string {
   const del = rows.filter((r) => DELIVERY.includes(r.scenario));
   if (del.length) {
     out.push("### Delivery (publish → every subscriber)", "");
-    out.push("| scenario | peer | transport | ingest | subs | delivered / expected | lost | deliveries/s | ratio | publish/s | p50 ms | p99 ms | max ms | server KiB/conn | server CPU | loadgen CPU |");
-    out.push("|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    out.push("| scenario | peer | transport | ingest | subs | delivered / expected | lost | deliveries/s | ratio | publish/s | p50 ms | p99 ms | max ms | server KiB/conn | server CPU | loadgen CPU | other CPU |");
+    out.push("|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for (const r of del) {
       if (r.error || r.skipped) {
         out.push(`| ${r.scenario} | ${r.peer} | ${r.transport} | ${r.ingest} | ${r.subscribers} | ${r.skipped ? `skipped: ${r.skipped}` : `error: ${r.error!.split("\n")[0]}`} |||||||||||`);
@@ -51,7 +53,7 @@ export function tables(rows: Row[]): string {
       if (r.transport === "sse" && r.peer !== "nchan" && nchanSse) rel = `${fx(ratio(r.deliveriesPerSec, nchanSse.deliveriesPerSec))} nchan-sse`;
       const joinedNote = r.joined !== undefined && r.joined < r.subscribers ? ` (${r.joined} joined)` : "";
       out.push(
-        `| ${r.scenario} | ${r.peer} | ${r.transport} | ${r.ingest} | ${r.subscribers}${joinedNote} | ${f(r.delivered)} / ${f(r.expected)} | ${f(r.lost)} | ${f(r.deliveriesPerSec)} | ${rel} | ${f(r.publishPerSec)} | ${f(r.latencyMs?.p50, 1)} | ${f(r.latencyMs?.p99, 1)} | ${f(r.latencyMs?.max, 1)} | ${f(r.rssPerConnKiB, 1)} | ${f(r.serverCpuPct)}% | ${f(r.loadgenCpuPct)}% |`,
+        `| ${r.scenario} | ${r.peer} | ${r.transport} | ${r.ingest} | ${r.subscribers}${joinedNote} | ${f(r.delivered)} / ${f(r.expected)} | ${f(r.lost)} | ${f(r.deliveriesPerSec)} | ${rel} | ${f(r.publishPerSec)} | ${f(r.latencyMs?.p50, 1)} | ${f(r.latencyMs?.p99, 1)} | ${f(r.latencyMs?.max, 1)} | ${f(r.rssPerConnKiB, 1)} | ${f(r.serverCpuPct)}% | ${f(r.loadgenCpuPct)}% | ${f(r.otherCpuPct)}% |`,
       );
     }
     out.push("");
@@ -76,8 +78,8 @@ export function tables(rows: Row[]): string {
   const ing = rows.filter((r) => r.scenario === "http-ingest");
   if (ing.length) {
     out.push("### HTTP ingest (wrk POSTing one emit to an empty room)", "");
-    out.push("| peer | endpoint | requests/s | ratio | p50 ms | p99 ms | non-2xx | server CPU | wrk CPU |");
-    out.push("|---|---|--:|--:|--:|--:|--:|--:|--:|");
+    out.push("| peer | endpoint | requests/s | ratio | p50 ms | p99 ms | non-2xx | server CPU | wrk CPU | other CPU |");
+    out.push("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|");
     for (const r of ing) {
       if (r.error || r.skipped) {
         out.push(`| ${r.peer} | ${r.transport} | ${r.skipped ? `skipped: ${r.skipped}` : `error: ${r.error!.split("\n")[0]}`} ||||||`);
@@ -85,7 +87,7 @@ export function tables(rows: Row[]): string {
       }
       const raw = find(rows, "http-ingest", "bun-raw", "POST /emit");
       out.push(
-        `| ${r.peer} | ${r.transport} | ${f(r.requestsPerSec)} | ${raw ? `${fx(ratio(r.requestsPerSec, raw.requestsPerSec))} raw` : "–"} | ${f(r.wrkLatencyMs?.p50, 2)} | ${f(r.wrkLatencyMs?.p99, 2)} | ${f(r.non2xx)} | ${f(r.serverCpuPct)}% | ${f(r.wrkCpuPct)}% |`,
+        `| ${r.peer} | ${r.transport} | ${f(r.requestsPerSec)} | ${raw ? `${fx(ratio(r.requestsPerSec, raw.requestsPerSec))} raw` : "–"} | ${f(r.wrkLatencyMs?.p50, 2)} | ${f(r.wrkLatencyMs?.p99, 2)} | ${f(r.non2xx)} | ${f(r.serverCpuPct)}% | ${f(r.wrkCpuPct)}% | ${f(r.otherCpuPct)}% |`,
       );
     }
     out.push("");
