@@ -7,6 +7,8 @@ export interface Row extends Partial<Result> {
   transport: string;
   ingest: string;
   subscribers: number;
+  /** Which repetition of this configuration. */
+  rep?: number;
   /** HTTP ingest (wrk). */
   requestsPerSec?: number;
   non2xx?: number;
@@ -95,7 +97,21 @@ export function tables(rows: Row[]): string {
   return out.join("\n");
 }
 
-export function targets(rows: Row[], idleMaxNote: string): Target[] {
+/** One row per configuration: the best of its repetitions (most deliveries or requests per second, least memory). */
+export function best(rows: Row[]): Row[] {
+  const score = (r: Row) =>
+    r.error || r.skipped ? -Infinity : r.scenario === "http-ingest" ? (r.requestsPerSec ?? 0) : r.scenario.startsWith("idle") ? -(r.rssPerConnKiB ?? 0) : (r.deliveriesPerSec ?? 0);
+  const byKey = new Map<string, Row>();
+  for (const r of rows) {
+    const k = `${r.scenario}|${r.peer}|${r.transport}|${r.ingest}`;
+    const b = byKey.get(k);
+    if (!b || score(r) > score(b)) byKey.set(k, r);
+  }
+  return [...byKey.values()];
+}
+
+/** `rows`: the best per configuration; `all`: every run (for losses). */
+export function targets(rows: Row[], all: Row[], idleMaxNote: string): Target[] {
   const t: Target[] = [];
   const add = (name: string, goal: string, r: number | undefined, ok: (r: number) => boolean) =>
     t.push({ name, goal, value: fx(r), pass: r === undefined ? null : ok(r) });
@@ -122,7 +138,7 @@ export function targets(rows: Row[], idleMaxNote: string): Target[] {
       ratio(find(rows, s, "ws-emit", "native-ws", "redis")?.deliveriesPerSec, find(rows, s, "ws-emit", "native-ws")?.deliveriesPerSec),
       (r) => r >= 0.8,
     );
-  const ours = rows.filter((r) => r.peer === "ws-emit" && DELIVERY.includes(r.scenario) && !r.skipped);
+  const ours = all.filter((r) => r.peer === "ws-emit" && DELIVERY.includes(r.scenario) && !r.skipped);
   const lost = ours.reduce((a, r) => a + (r.error ? 1 : (r.lost ?? 0) + (r.joined !== undefined && r.joined < r.subscribers ? 1 : 0)), 0);
   t.push({ name: "zero lost messages in every ws-emit delivery run", goal: "0", value: ours.length ? `${lost} lost over ${ours.length} runs` : "–", pass: ours.length ? lost === 0 : null });
   const max = rows.find((r) => r.scenario === "idle-max" && !r.error && !r.skipped);
