@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import type { Publish, Result, Spec } from "./loadgen.ts";
 import { cpuSeconds, machineBusySeconds, waitForQuiet } from "./proc.ts";
 import { APT, DEFS, PEERS, ROOT, type PeerDef, type PeerName, type Transport } from "./peers.ts";
-import { best, DELIVERY, tables, targets, targetTable, type Row } from "./report.ts";
+import { best, DELIVERY, embedInReadme, tables, targets, targetTable, type Row } from "./report.ts";
 import { startRedis, type RedisServer } from "../test/helpers/redis.ts";
 
 const { values: opts } = parseArgs({
@@ -317,6 +317,12 @@ const md = [
   targetTable(targets(best(rows), rows, idleMaxNote)),
 ].join("\n");
 writeFileSync(OUT.replace(/\.jsonl$/, "") + ".md", md);
+// A full default run (every scenario and peer, default output) refreshes bench/README.md.
+if (!QUICK && !opts.out && !opts.scenario && !opts.peers) {
+  const machineText = `${machine.cores} cores (${machine.cpu}), ${machine.memGiB} GiB RAM, Linux ${machine.kernel}; Bun ${machine.bun}, Node ${machine.node}; open-file limit ${machine.nofile}. Shared with other engineers' jobs (the "other CPU" column).`;
+  embedInReadme(join(ROOT, "bench/README.md"), machineText, md);
+  say("updated bench/README.md");
+}
 console.log("\n" + md);
 say(`done in ${total.toFixed(0)} s; results in ${OUT}`);
 process.exit(0);
