@@ -9,7 +9,7 @@ export interface Row extends Partial<Result> {
   ingest: string;
   subscribers: number;
   /** Which repetition of this configuration. */
-  rep?: number;
+  rep?: number | string;
   /** HTTP ingest (wrk). */
   requestsPerSec?: number;
   non2xx?: number;

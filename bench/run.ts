@@ -58,8 +58,18 @@ const INGEST_SECONDS = QUICK ? 3 : 10;
 const BUN = process.execPath;
 
 /** Other engineers' jobs share this machine: before each run wait (bounded) for them to quiet down. */
-const QUIET = { maxPct: 25, perRun: QUICK ? 5 : 20, budget: QUICK ? 20 : 240 };
+const QUIET = { maxPct: 25, perRun: QUICK ? 5 : 20, budget: QUICK ? 20 : 150 };
 let quietSpent = 0;
+/** A run of ws-emit, bun-raw or nchan that shared the machine (other CPU over 50%) is run once more, within this many seconds in all. */
+let retryBudget = QUICK ? 20 : 300;
+const RETRY_OTHER_PCT = 50;
+async function retryIfBusy(p: PeerName, otherCpuPct: number | undefined, again: () => Promise<void>): Promise<void> {
+  if (!REPEATED.has(p) || (otherCpuPct ?? 0) <= RETRY_OTHER_PCT || retryBudget <= 0) return;
+  const t = performance.now();
+  say(`other CPU was ${otherCpuPct}% during that run: once more`);
+  await again();
+  retryBudget -= (performance.now() - t) / 1000;
+}
 async function quiet(): Promise<{ quietWaitS: number; otherCpuBeforePct: number }> {
   const q = await waitForQuiet([], QUIET.maxPct, Math.min(QUIET.perRun, Math.max(0, QUIET.budget - quietSpent)));
   quietSpent += q.waited;
@@ -138,7 +148,7 @@ function record(row: Row) {
 }
 
 // ---------- one loadgen run ----------
-async function loadgenRun(def: PeerDef, t: Transport, ingest: "http" | "redis", scenario: string, spec: Omit<Spec, "base" | "pids" | "protocol" | "subPath" | "publish">, rep = 1): Promise<void> {
+async function loadgenRun(def: PeerDef, t: Transport, ingest: "http" | "redis", scenario: string, spec: Omit<Spec, "base" | "pids" | "protocol" | "subPath" | "publish">, rep: number | string = 1): Promise<void> {
   const meta = { scenario, peer: def.name, transport: t.name, ingest, subscribers: spec.subscribers, rep };
   if (skip.has(def.name)) return record({ ...meta, skipped: skip.get(def.name)! });
   if (ingest === "redis" && redisMissing) return record({ ...meta, skipped: redisMissing });
@@ -181,6 +191,7 @@ async function loadgenRun(def: PeerDef, t: Transport, ingest: "http" | "redis", 
   const res = JSON.parse(line) as Result;
   record({ ...meta, ...res, ...q });
   await Bun.sleep(300);
+  if (spec.mode === "deliver" && typeof rep === "number") await retryIfBusy(def.name, res.otherCpuPct, () => loadgenRun(def, t, ingest, scenario, spec, `${rep}-retry`));
 }
 
 const connectSeconds = 90;
@@ -234,14 +245,13 @@ let idleMaxNote = "";
 
 async function ingestRuns() {
   const dir = mkdtempSync(join(tmpdir(), "ws-emit-bench-wrk-"));
-  for (let rep = 1; rep <= REPEAT; rep++) for (const p of peerNames) {
-    if (rep > 1 && !REPEATED.has(p)) continue;
+  const one = async (p: PeerName, rep: number | string): Promise<number | undefined> => {
     const def = DEFS[p];
     const endpoint = p === "nchan" ? "POST /pub" : "POST /emit";
     const meta = { scenario: "http-ingest", peer: p, transport: endpoint, ingest: "http", subscribers: 0, rep };
     if (skip.has(p) || wrkMissing) {
       record({ ...meta, skipped: skip.get(p) ?? wrkMissing! });
-      continue;
+      return undefined;
     }
     say(`http-ingest: ${p} ${endpoint}, wrk ${INGEST_SECONDS} s`);
     const q = await quiet();
@@ -250,7 +260,7 @@ async function ingestRuns() {
       srv = await def.start({ nofile });
     } catch (e) {
       record({ ...meta, error: String((e as Error).message) });
-      continue;
+      return undefined;
     }
     const { url, body } = def.ingest(srv.base);
     const script = join(dir, `${p}.lua`);
@@ -270,16 +280,16 @@ async function ingestRuns() {
     const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
     const ms = (re: RegExp) => {
       const m = re.exec(out);
-      return m ? Number(m[1]) * ({ us: 0.001, ms: 1, s: 1000 }[m[2] as "us" | "ms" | "s"] ?? 1) : NaN;
+      return m ? Math.round(Number(m[1]) * ({ us: 0.001, ms: 1, s: 1000 }[m[2] as "us" | "ms" | "s"] ?? 1) * 1000) / 1000 : NaN;
     };
     const times = [...out.matchAll(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/g)].pop();
     const wrkCpu = times ? Number(times[1]) * 60 + Number(times[2]) + Number(times[3]) * 60 + Number(times[4]) : NaN;
     const rps = num(/Requests\/sec:\s+([\d.]+)/);
     if (Number.isNaN(rps)) {
       record({ ...meta, error: `wrk gave no result: ${out.slice(0, 300)} ${await new Response(w.stderr).text()}` });
-      continue;
+      return undefined;
     }
-    record({
+    const row: Row = {
       ...meta,
       requestsPerSec: Math.round(rps),
       non2xx: num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0,
@@ -288,9 +298,17 @@ async function ingestRuns() {
       wrkCpuPct: Math.round((wrkCpu / elapsed) * 100),
       otherCpuPct: Math.max(0, Math.round(((busy - serverCpu - (wrkCpu || 0)) / elapsed) * 100)),
       ...q,
-    });
+    };
+    record(row);
     await Bun.sleep(300);
-  }
+    return row.otherCpuPct;
+  };
+  for (let rep = 1; rep <= REPEAT; rep++)
+    for (const p of peerNames) {
+      if (rep > 1 && !REPEATED.has(p)) continue;
+      const other = await one(p, rep);
+      await retryIfBusy(p, other, async () => void (await one(p, `${rep}-retry`)));
+    }
   rmSync(dir, { recursive: true, force: true });
 }
 
