@@ -118,7 +118,7 @@ export function targets(rows: Row[], all: Row[], idleMaxNote: string): Target[] 
   const cmp = (name: string, goal: string, a: Row | undefined, b: Row | undefined, metric: (r: Row) => number | undefined, ok: (r: number) => boolean) => {
     const r = a && b ? ratio(metric(a), metric(b)) : undefined;
     const busy = [a?.otherCpuPct ?? 0, b?.otherCpuPct ?? 0];
-    const note = r !== undefined && Math.max(...busy) >= 25 ? ` (other CPU ${busy[0]}% / ${busy[1]}%)` : "";
+    const note = r !== undefined && Math.max(...busy) >= 50 ? ` (other CPU ${busy[0]}% / ${busy[1]}%)` : "";
     t.push({ name, goal, value: fx(r) + note, pass: r === undefined ? null : ok(r) });
   };
   const dps = (r: Row) => r.deliveriesPerSec;
