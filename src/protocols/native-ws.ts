@@ -1,9 +1,9 @@
 /** The native protocol's WebSocket side: upgrade at /ws, join/leave/ping handling. */
 import { checkJoin, joinRefused } from "../auth/rooms.ts";
-import { countBadFrame, countJoinFailure, createConn, joinBroadcast, joinRoom, leaveRoom, releaseConn } from "../connection.ts";
+import { countBadFrame, countJoinFailure, createConn, joinBroadcast, joinRoom, leaveRoom } from "../connection.ts";
 import { CLOSE, type Ctx, type WS, type WsProtocol } from "../context.ts";
 import { HttpError } from "../errors.ts";
-import { createInOrder, MAX_BACKLOG } from "../in-order.ts";
+import { queuedFrames } from "./frame-queue.ts";
 import { DEFAULT_NAMESPACE, parseRoom } from "../rooms.ts";
 import { encodeError, encodeReply, NATIVE_FORMAT_ID, parseClientFrame } from "./native.ts";
 import { isWsifyFrame } from "./wsify.ts";
@@ -61,7 +61,6 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, x: unknow
     ws.send(encodeReply("joined", c.room, id));
   }
 
-  const order = createInOrder<WS, string | Buffer>(handleFrame, MAX_BACKLOG, (ws) => ws.close(CLOSE.BAD_FRAME_FLOOD, "too many frames while a join is checked"));
 
   const proto: WsProtocol = {
     open(ws) {
@@ -76,14 +75,7 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, x: unknow
       }
       ws.data.state = null;
     },
-    message(ws, data) {
-      ws.data.conn.lastSeen = Date.now();
-      order.push(ws, data);
-    },
-    close(ws) {
-      ctx.sockets.delete(ws);
-      releaseConn(hub, ws.data.conn, { ws });
-    },
+    ...queuedFrames(ctx, handleFrame, "too many frames while a join is checked"),
   };
 
   /** One client frame; returns a promise while a join is being checked (later frames wait). */

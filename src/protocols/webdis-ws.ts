@@ -1,9 +1,9 @@
 /** webdis-style clients at /.json: SUBSCRIBE/UNSUBSCRIBE/PING over JSON arrays. */
 import { checkJoin } from "../auth/rooms.ts";
-import { countBadFrame, countJoinFailure, createConn, joinRoom, leaveRoom, releaseConn, roomCount, roomsOf } from "../connection.ts";
+import { countBadFrame, countJoinFailure, createConn, joinRoom, leaveRoom, roomCount, roomsOf } from "../connection.ts";
 import { CLOSE, type Ctx, type WS, type WsProtocol } from "../context.ts";
 import { HttpError } from "../errors.ts";
-import { createInOrder, MAX_BACKLOG } from "../in-order.ts";
+import { queuedFrames } from "./frame-queue.ts";
 import { DEFAULT_NAMESPACE } from "../rooms.ts";
 import { encodeWebdisReply, parseWebdisFrame, WEBDIS_FORMAT_ID } from "./webdis.ts";
 
@@ -50,14 +50,7 @@ export function createWebdisProtocol(ctx: Ctx): WsProtocol {
       ctx.sockets.add(ws);
       metrics.inc("ws_emit_connections_total", { transport: "webdis" });
     },
-    message(ws, data) {
-      ws.data.conn.lastSeen = Date.now();
-      order.push(ws, data);
-    },
-    close(ws) {
-      ctx.sockets.delete(ws);
-      releaseConn(hub, ws.data.conn, { ws });
-    },
+    ...queuedFrames(ctx, handleFrame, "too many frames while a SUBSCRIBE is checked"),
   };
 
   /** One command; a SUBSCRIBE waits for the secret store, so later commands queue behind it. */
@@ -98,6 +91,5 @@ export function createWebdisProtocol(ctx: Ctx): WsProtocol {
       }
     }
   }
-  const order = createInOrder<WS, string | Buffer>(handleFrame, MAX_BACKLOG, (ws) => ws.close(CLOSE.BAD_FRAME_FLOOD, "too many frames while a SUBSCRIBE is checked"));
   return proto;
 }

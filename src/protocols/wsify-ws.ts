@@ -6,9 +6,9 @@
  */
 import type { Authorizer } from "../auth/authorizer.ts";
 import { checkJoin } from "../auth/rooms.ts";
-import { countBadFrame, countJoinFailure, joinRoom, leaveRoom, releaseConn, resetConn } from "../connection.ts";
+import { countBadFrame, countJoinFailure, joinRoom, leaveRoom, resetConn } from "../connection.ts";
 import { CLOSE, type Ctx, type WS, type WsProtocol } from "../context.ts";
-import { createInOrder, MAX_BACKLOG } from "../in-order.ts";
+import { queuedFrames } from "./frame-queue.ts";
 import { DEFAULT_NAMESPACE, parseRoom } from "../rooms.ts";
 import { encodeError } from "./native.ts";
 import { parseWsifyCommand, WSIFY_EVENT, WSIFY_FORMAT_ID, type WsifyCommand } from "./wsify.ts";
@@ -86,14 +86,7 @@ export function createWsifyProtocol(ctx: Ctx, authorizer: Authorizer | null): Ws
     open() {
       // Never opened directly: connections arrive through adopt().
     },
-    message(ws, data) {
-      ws.data.conn.lastSeen = Date.now();
-      order.push(ws, data);
-    },
-    close(ws) {
-      ctx.sockets.delete(ws);
-      releaseConn(hub, ws.data.conn, { ws });
-    },
+    ...queuedFrames(ctx, handleFrame, "too many frames while a command is checked"),
   };
 
   /** One command; commands wait for the authorizer and the secret store, so later ones queue behind. */
@@ -118,6 +111,5 @@ export function createWsifyProtocol(ctx: Ctx, authorizer: Authorizer | null): Ws
       refuse(ws, "internal", "command failed");
     });
   }
-  const order = createInOrder<WS, string | Buffer>(handleFrame, MAX_BACKLOG, (ws) => ws.close(CLOSE.BAD_FRAME_FLOOD, "too many frames while a command is checked"));
   return proto;
 }
