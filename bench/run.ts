@@ -330,14 +330,14 @@ const md = [
   "",
   `\`${cmd}\` — ${machine.cores} cores (${machine.cpu}), ${machine.memGiB} GiB, Linux ${machine.kernel}, Bun ${machine.bun}, Node ${machine.node}, open-file limit ${machine.nofile}; total ${(total / 60).toFixed(1)} min.`,
   "",
-  REPEAT > 1 ? `Each ws-emit, bun-raw and nchan row is the best of ${REPEAT} runs (other engineers' jobs share this machine: see "other CPU"); every run is in the JSONL.\n` : "",
+  REPEAT > 1 ? `Each ws-emit, bun-raw and nchan row is the best of ${REPEAT} runs (other processes may share the machine: see "other CPU"); every run is in the JSONL.\n` : "",
   tables(best(rows)),
   targetTable(targets(best(rows), rows, idleMaxNote)),
 ].join("\n");
 writeFileSync(OUT.replace(/\.jsonl$/, "") + ".md", md);
 // A full default run (every scenario and peer, default output) refreshes bench/README.md.
 if (!QUICK && !opts.out && !opts.scenario && !opts.peers) {
-  const machineText = `${machine.cores} cores (${machine.cpu}), ${machine.memGiB} GiB RAM, Linux ${machine.kernel}; Bun ${machine.bun}, Node ${machine.node}; open-file limit ${machine.nofile}. Shared with other engineers' jobs (the "other CPU" column).`;
+  const machineText = `${machine.cores} cores (${machine.cpu}), ${machine.memGiB} GiB RAM, Linux ${machine.kernel}; Bun ${machine.bun}, Node ${machine.node}; open-file limit ${machine.nofile}. Other processes' CPU during each run is in the "other CPU" column.`;
   embedInReadme(join(ROOT, "bench/README.md"), machineText, md);
   say("updated bench/README.md");
 }
