@@ -9,7 +9,7 @@ import { isOwnRoomKey } from "./auth/own-rooms.ts";
 import { bearerToken, secretMatches } from "./auth/secret.ts";
 import type { Ctx } from "./context.ts";
 import { HttpError } from "./errors.ts";
-import { isLoopback, json, methodNotAllowed } from "./http-util.ts";
+import { isLocalClient, json, methodNotAllowed, namesLoopbackHost } from "./http-util.ts";
 import { createClusterStats, SNAPSHOT_MAX_ROOMS, topRooms } from "./cluster-stats.ts";
 import { createRateTracker } from "./rates.ts";
 import { VERSION } from "./version.ts";
@@ -59,8 +59,12 @@ export function createAdmin(ctx: Ctx): Admin {
   function requireAdmin(req: Request, ip: string, separate: boolean): void {
     const expected = separate ? config.metricsSecret : (config.metricsSecret ?? config.secret);
     if (expected === null) {
-      if (separate || isLoopback(ip)) return;
-      throw new HttpError(403, "forbidden", "no secret is configured, so only clients on this machine may read this");
+      if (separate || (isLocalClient(req, ip, (o) => ctx.origins.allows(o)) && namesLoopbackHost(req))) return;
+      throw new HttpError(
+        403,
+        "forbidden",
+        "no secret is configured, so only clients on this machine may read this, at localhost, 127.0.0.1 or [::1] (set --metrics-secret, or serve it on --metrics-address)",
+      );
     }
     const presented = bearerToken(req.headers.get("authorization")) ?? new URL(req.url).searchParams.get("secret");
     if (!secretMatches(presented, expected)) throw new HttpError(403, "forbidden", "send the metrics (or emit) secret as Authorization: Bearer <secret>");

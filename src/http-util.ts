@@ -82,6 +82,15 @@ function forwardedFor(req: Request): string | null {
 const LOOPBACK_HOST = /^(localhost|[^/]*\.localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/i;
 
 /**
+ * The request names this machine in its Host header (localhost, 127.x, [::1]). A browser page
+ * that reached us by DNS rebinding sends its own host name, and a same-origin GET carries no
+ * Origin, so this is what tells such a page from a local client on read-only endpoints.
+ */
+export function namesLoopbackHost(req: Request): boolean {
+  return LOOPBACK_HOST.test(req.headers.get("host") ?? "");
+}
+
+/**
  * "Only clients on this machine" (no secret configured): the peer is loopback, and it is not
  * a local reverse proxy forwarding for someone else (X-Forwarded-For / Forwarded / X-Real-IP
  * naming a non-loopback client), nor a browser running another site's page that reached us

@@ -97,6 +97,23 @@ describe("health, metrics and stats", () => {
     expect((await fetch(`${murl2}/metrics`)).status).toBe(403);
     await metricsText(murl2, "m");
   });
+
+  test("no secret: /metrics and /stats for local clients only, not for a DNS-rebinding page or through a proxy", async () => {
+    await using srv = await startWsEmit([]);
+    const port = new URL(srv.url).port;
+    for (const path of ["/metrics", "/stats"]) {
+      const get = (headers: Record<string, string> = {}) => fetch(`${srv.url}${path}`, { headers });
+      expect((await get()).status).toBe(200);
+      expect((await get({ Host: `localhost:${port}` })).status).toBe(200);
+      // A rebinding page's same-origin GET: its own host name, no Origin header.
+      const rebound = await get({ Host: `evil.example:${port}` });
+      expect(rebound.status).toBe(403);
+      expect(((await rebound.json()) as any).message).toContain("--metrics-secret");
+      // A local proxy forwarding for a remote client.
+      expect((await get({ "X-Forwarded-For": "203.0.113.5" })).status).toBe(403);
+      expect((await get({ Origin: "http://evil.example" })).status).toBe(403);
+    }
+  });
 });
 
 describe("signals", () => {
