@@ -15,14 +15,14 @@
  * `ready`, so the subscriptions come back by themselves.
  */
 import Redis from "ioredis";
-import { disconnectOwner } from "../auth/own-rooms.ts";
+import { closeRoomForOwners, disconnectOwner, ownerOf } from "../auth/own-rooms.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { EmitMessage, IngestSource } from "../message.ts";
 import type { Counter, Metrics } from "../metrics.ts";
 import { parseEmit } from "./emit-request.ts";
 import { parseEmitterMessage } from "./emitter.ts";
-import { parseSocketioQueueMessage } from "./socketio-queue.ts";
+import { parseSocketioQueueMessage, type QueueParse } from "./socketio-queue.ts";
 import { singleNodeUrl } from "../engine/redis-url.ts";
 
 export const EMITTER_PATTERN = "socket.io#*";
@@ -147,13 +147,24 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
     if (!p.ok) return invalid("redis-json", channel, payload, p.error);
     accept("redis-json", p.value);
   };
+  /** python-socketio's session methods, applied to the Socket.IO clients connected here. */
+  const applySessionMethod = (channel: string, p: Extract<QueueParse, { kind: "session" }>) => {
+    const ns = p.namespace;
+    if (p.method === "close_room") {
+      const n = closeRoomForOwners(ns, p.room);
+      return log.debug(`close_room ${JSON.stringify(p.room)} on ${channel}: ${n} Socket.IO client(s) here left it`);
+    }
+    const owner = ownerOf(ns, p.sid);
+    if (!owner) return log.debug(`${p.method} ${p.sid} on ${channel}: no such Socket.IO client here`);
+    if (p.method === "disconnect") disconnectOwner(ns, p.sid);
+    else if (p.method === "leave_room") owner.leave(p.room!);
+    else if (!owner.enter(p.room!)) log.warn(`enter_room ${p.sid} on ${channel}: the client is in --max-rooms rooms already`);
+  };
   const onQueue = (channel: string, payload: Uint8Array) => {
     const p = parseSocketioQueueMessage(payload, limits);
     if (!p.ok) return invalid("redis-socketio", channel, payload, p.error);
-    if (p.kind === "ignored") {
-      if (p.sid !== undefined && disconnectOwner(p.namespace ?? "/", p.sid)) return log.debug(`disconnected ${p.sid} on request from ${channel}`);
-      return log.debug(`ignored "${p.method}" on ${channel}: ${p.reason}`);
-    }
+    if (p.kind === "ignored") return log.debug(`ignored "${p.method}" on ${channel}: ${p.reason}`);
+    if (p.kind === "session") return applySessionMethod(channel, p);
     accept("redis-socketio", p.value);
   };
   const onEmitter = (channel: string, payload: Uint8Array) => {

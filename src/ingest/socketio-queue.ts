@@ -20,21 +20,26 @@
  *
  * Not carried: `skip_sid` (a python-socketio session id; no ws-emit client has one) and
  * `callback` (acks go back to the sending process, which a write-only emitter cannot take).
- * Methods other than `emit` (`disconnect`, `enter_room`, `leave_room`, `close_room`,
- * `callback`) address python-socketio sessions by sid: they are ignored, not errors.
+ * `disconnect`, `enter_room` and `leave_room` name a Socket.IO client by its socket id and
+ * `close_room` a room: they come back as `kind: "session"` for the caller to apply to the
+ * Socket.IO clients connected here. `callback` (acks for python-socketio's own sessions) is
+ * ignored, not an error.
  * Binary data (pickled bytes, or JSON `binary: true` attachments) is refused with an error:
  * every ws-emit transport sends text frames.
  */
 import type { EmitMessage } from "../message.ts";
+import { parseRoom } from "../rooms.ts";
 import { parseEmit } from "./emit-request.ts";
 import { decodePickle, isPickleTuple, looksLikePickle, type PickleLimits } from "./pickle.ts";
 
 export type QueueParse =
   | { ok: true; kind: "emit"; value: EmitMessage; format: "pickle" | "json" }
-  | { ok: true; kind: "ignored"; method: string; reason: string; sid?: string; namespace?: string }
+  | { ok: true; kind: "session"; method: "disconnect" | "enter_room" | "leave_room"; sid: string; namespace: string; room?: string }
+  | { ok: true; kind: "session"; method: "close_room"; namespace: string; room: string; sid?: undefined }
+  | { ok: true; kind: "ignored"; method: string; reason: string }
   | { ok: false; error: string };
 
-const SESSION_METHODS = new Set(["disconnect", "enter_room", "leave_room", "close_room", "callback"]);
+const SESSION_METHODS = new Set(["callback"]);
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Parse one message published on a python-socketio / Flask-SocketIO channel. Never throws. */
@@ -60,12 +65,24 @@ export function parseSocketioQueueMessage(payload: Uint8Array, limits: PickleLim
   const m = msg as Record<string, unknown>;
   if (typeof m.method !== "string") return { ok: false, error: `message has no "method" (${format})` };
   if (m.method !== "emit") {
-    // `disconnect` names a Socket.IO client by its socket id, which ws-emit clients have: the
-    // caller acts on it (src/auth/own-rooms.ts). The others need server-side sessions.
-    if (m.method === "disconnect" && typeof m.sid === "string")
-      return { ok: true, kind: "ignored", method: m.method, reason: "no client with that socket id here", sid: m.sid, namespace: typeof m.namespace === "string" && m.namespace ? m.namespace : "/" };
+    // Socket ids name ws-emit's Socket.IO clients too: the caller applies these to the ones
+    // connected here (src/auth/own-rooms.ts).
+    const namespace = typeof m.namespace === "string" && m.namespace ? m.namespace : "/";
+    const room = m.room === undefined || m.room === null ? undefined : parseRoom(m.room);
+    if (room && !room.ok) return { ok: false, error: `${m.method}: ${room.error}` };
+    switch (m.method) {
+      case "disconnect":
+      case "enter_room":
+      case "leave_room":
+        if (typeof m.sid !== "string") return { ok: false, error: `${m.method} without a "sid"` };
+        if (m.method !== "disconnect" && !room) return { ok: false, error: `${m.method} without a "room"` };
+        return { ok: true, kind: "session", method: m.method, sid: m.sid, namespace, room: room?.room };
+      case "close_room":
+        if (!room) return { ok: false, error: 'close_room without a "room"' };
+        return { ok: true, kind: "session", method: "close_room", namespace, room: room.room };
+    }
     if (SESSION_METHODS.has(m.method))
-      return { ok: true, kind: "ignored", method: m.method, reason: "it addresses python-socketio sessions, which ws-emit does not have" };
+      return { ok: true, kind: "ignored", method: m.method, reason: "acks go back to python-socketio's own sessions" };
     return { ok: false, error: `unknown method "${m.method.slice(0, 50)}"` };
   }
   if (m.binary === true) return { ok: false, error: "binary event data is not supported: ws-emit sends text frames (send base64 instead)" };

@@ -105,9 +105,15 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
       // Every client gets the namespace's emits that name no room, and those to its own room.
       joinBroadcast(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, n.ns);
       const ns = n.ns;
-      reserveOwnRoom(ns, sid, () => {
-        sessions().send(s, encodeDisconnect(ns));
-        disconnect(s, ns);
+      reserveOwnRoom(ns, sid, {
+        disconnect() {
+          sessions().send(s, encodeDisconnect(ns));
+          disconnect(s, ns);
+        },
+        enter: (room) => s.closed || joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, room, config.maxRoomsPerConnection + Object.keys(s.namespaces).length),
+        leave(room) {
+          if (!s.closed && room !== sid) leaveRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, room);
+        },
       });
       joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, n.ns, sid, Infinity);
     }

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, redisCli, startRedis, type RedisServer } from "../helpers/redis.ts";
 import { startWsEmit, type Started } from "../helpers/server.ts";
-import { connectSio, once } from "../helpers/sio.ts";
+import { connectSio, once, recorder } from "../helpers/sio.ts";
 import { openWs, type TestWs } from "../helpers/ws.ts";
 
 let redis: RedisServer;
@@ -110,9 +110,49 @@ s.emit('after', 1, to='${b.id}')`);
     expect((await gone)[0]).toBe("io server disconnect");
   });
 
+  test("enter_room / leave_room by socket id and RedisManager.close_room act on this node's Socket.IO clients", { timeout: 30_000 }, async () => {
+    const a = await connectSio(srv.url);
+    const b = await connectSio(srv.url);
+    try {
+      const [ra, rb] = [recorder(a, "news"), recorder(b, "news")];
+      // python-socketio's enter_room/leave_room dicts (JSON, as its >= 5.14 managers publish them).
+      const session = (method: string, sid: string) =>
+        redisCli(redis.port, "PUBLISH", "socketio", JSON.stringify({ method, sid, namespace: "/", room: "lobby", host_id: "h" }));
+      // Everything below goes on the "socketio" channel, so ws-emit applies it in this order.
+      const emitTo = (room: string, data: unknown) =>
+        python(`import socketio; socketio.RedisManager('${redis.url}', write_only=True).emit('news', ${JSON.stringify(data)}, room='${room}')`);
+      for (const s of [a, b]) expect(await session("enter_room", s.id!)).toBe("1");
+      await emitTo("lobby", 1);
+      expect(await ra.next()).toEqual([1]);
+      expect(await rb.next()).toEqual([1]);
+      await session("leave_room", a.id!);
+      await emitTo("lobby", 2);
+      expect(await rb.next()).toEqual([2]);
+      // Debian's python-socketio publishes close_room as a pickle: every client here leaves.
+      await python(`import socketio; socketio.RedisManager('${redis.url}', write_only=True).close_room('lobby', namespace='/')`);
+      await emitTo("lobby", 3);
+      await emitTo(a.id!, "end");
+      await emitTo(b.id!, "end");
+      expect(await ra.next()).toEqual(["end"]);
+      expect(await rb.next()).toEqual(["end"]);
+      expect([ra.got, rb.got]).toEqual([[[1], ["end"]], [[1], [2], ["end"]]]);
+      // Unknown socket ids are no error; an enter_room without a room is one (counted).
+      const before = await metric('ws_emit_events_invalid_total{source="redis-socketio"}');
+      await session("enter_room", "no-such-sid");
+      expect(await redisCli(redis.port, "PUBLISH", "socketio", JSON.stringify({ method: "enter_room", sid: a.id, namespace: "/" }))).toBe("1");
+      await srv.waitForLine(/enter_room without a "room"/);
+      expect(await metric('ws_emit_events_invalid_total{source="redis-socketio"}')).toBe(before + 1);
+      expect(a.connected && b.connected).toBe(true);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   test("a malicious pickle on flask-socketio is refused without running, counted, and the server keeps serving", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ws-emit-evil-"));
     const marker = join(dir, "pwned");
+    const invalidBefore = await metric('ws_emit_events_invalid_total{source="redis-socketio"}');
     try {
       await python(`import pickle, os, redis
 class Evil:
@@ -123,7 +163,7 @@ assert redis.Redis.from_url('${redis.url}').publish('flask-socketio', pickle.dum
       const line = await srv.waitForLine(/invalid message on flask-socketio/);
       expect(line).toContain("STACK_GLOBAL");
       expect(existsSync(marker)).toBe(false);
-      expect(await metric('ws_emit_events_invalid_total{source="redis-socketio"}')).toBe(1);
+      expect(await metric('ws_emit_events_invalid_total{source="redis-socketio"}')).toBe(invalidBefore + 1);
       // Still serving: the next emit arrives.
       await python(`import flask_socketio; flask_socketio.SocketIO(message_queue='${redis.url}').emit('still-here', 1, room='time')`);
       expect(await client.next(isEvent("still-here"))).toEqual({ type: "event", room: "time", event: "still-here", data: 1 });

@@ -39,13 +39,24 @@ describe("python-socketio queue: pickle (python-socketio < 5.14, Flask-SocketIO)
     });
   }
 
-  test("other methods are ignored, not errors", () => {
-    for (const h of python(`import pickle
+  test("session methods come back for the caller to apply; callback is ignored; incomplete ones are errors", () => {
+    const [disc, close, enter, leave, cb, noSid, noRoom, badRoom] = python(`import pickle
 print(pickle.dumps({'method': 'disconnect', 'sid': 'x', 'namespace': '/'}, protocol=4).hex())
-print(pickle.dumps({'method': 'close_room', 'room': 'r', 'namespace': '/'}, protocol=4).hex())
-print(pickle.dumps({'method': 'enter_room', 'sid': 'x', 'room': 'r', 'namespace': '/'}, protocol=4).hex())`)) {
-      expect(parseSocketioQueueMessage(hex(h))).toMatchObject({ ok: true, kind: "ignored" });
-    }
+print(pickle.dumps({'method': 'close_room', 'room': 'r', 'namespace': None}, protocol=4).hex())
+print(pickle.dumps({'method': 'enter_room', 'sid': 'x', 'room': 'r', 'namespace': '/chat'}, protocol=4).hex())
+print(pickle.dumps({'method': 'leave_room', 'sid': 'x', 'room': 'r', 'namespace': '/'}, protocol=4).hex())
+print(pickle.dumps({'method': 'callback', 'sid': 'x', 'namespace': '/', 'id': 1, 'args': []}, protocol=4).hex())
+print(pickle.dumps({'method': 'enter_room', 'room': 'r', 'namespace': '/'}, protocol=4).hex())
+print(pickle.dumps({'method': 'close_room', 'namespace': '/'}, protocol=4).hex())
+print(pickle.dumps({'method': 'enter_room', 'sid': 'x', 'room': 'a b', 'namespace': '/'}, protocol=4).hex())`);
+    expect(parseSocketioQueueMessage(hex(disc!))).toEqual({ ok: true, kind: "session", method: "disconnect", sid: "x", namespace: "/", room: undefined });
+    expect(parseSocketioQueueMessage(hex(close!))).toEqual({ ok: true, kind: "session", method: "close_room", namespace: "/", room: "r" });
+    expect(parseSocketioQueueMessage(hex(enter!))).toEqual({ ok: true, kind: "session", method: "enter_room", sid: "x", namespace: "/chat", room: "r" });
+    expect(parseSocketioQueueMessage(hex(leave!))).toEqual({ ok: true, kind: "session", method: "leave_room", sid: "x", namespace: "/", room: "r" });
+    expect(parseSocketioQueueMessage(hex(cb!))).toMatchObject({ ok: true, kind: "ignored", method: "callback" });
+    expect(parseSocketioQueueMessage(hex(noSid!))).toEqual({ ok: false, error: 'enter_room without a "sid"' });
+    expect(parseSocketioQueueMessage(hex(noRoom!))).toEqual({ ok: false, error: 'close_room without a "room"' });
+    expect(parseSocketioQueueMessage(hex(badRoom!))).toMatchObject({ ok: false, error: expect.stringContaining("enter_room: room contains whitespace") });
   });
 
   test("bytes, unknown methods, bad rooms and events are errors", () => {
