@@ -8,6 +8,8 @@ import type { EmitMessage } from "../message.ts";
 
 export const MAX_EVENT_LENGTH = 200;
 export const MAX_ROOMS_PER_EMIT = 1000;
+/** Emits per batch (a JSON array) on POST /emit and on the Redis JSON channel. */
+export const MAX_BATCH = 1000;
 /** Socket.IO clients treat these names specially; emitting them would break the client. */
 const RESERVED_EVENTS = new Set(["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"]);
 

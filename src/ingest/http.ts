@@ -6,10 +6,8 @@ import { isLocalClient, isLoopback, json, readJson } from "../http-util.ts";
 import type { EmitMessage } from "../message.ts";
 import type { Counter, HistogramHandle, Metrics } from "../metrics.ts";
 import { isValidRoomspace } from "../rooms.ts";
-import { parseEmit } from "./emit-request.ts";
+import { MAX_BATCH, parseEmit } from "./emit-request.ts";
 import { EngineUnavailable } from "../engine/types.ts";
-
-export const MAX_BATCH = 1000;
 
 /** The emit path's metrics, labels bound once per registry (no label strings per request). */
 const hotMetrics = new WeakMap<Metrics, { eventsIn: Counter; duration: HistogramHandle }>();

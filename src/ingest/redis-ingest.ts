@@ -20,7 +20,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { EmitMessage, IngestSource } from "../message.ts";
 import type { Counter, Metrics } from "../metrics.ts";
-import { parseEmit } from "./emit-request.ts";
+import { MAX_BATCH, parseEmit } from "./emit-request.ts";
 import { parseEmitterMessage } from "./emitter.ts";
 import { parseSocketioQueueMessage, type QueueParse } from "./socketio-queue.ts";
 import { singleNodeUrl } from "../engine/redis-url.ts";
@@ -143,9 +143,20 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
     } catch {
       return invalid("redis-json", channel, payload, "not valid JSON");
     }
-    const p = parseEmit(body);
-    if (!p.ok) return invalid("redis-json", channel, payload, p.error);
-    accept("redis-json", p.value);
+    if (!Array.isArray(body)) {
+      const p = parseEmit(body);
+      if (!p.ok) return invalid("redis-json", channel, payload, p.error);
+      return accept("redis-json", p.value);
+    }
+    // A batch, as POST /emit takes it: checked whole first, then delivered in order.
+    if (body.length === 0 || body.length > MAX_BATCH) return invalid("redis-json", channel, payload, `a batch must hold 1 to ${MAX_BATCH} emits`);
+    const msgs: EmitMessage[] = [];
+    for (let i = 0; i < body.length; i++) {
+      const p = parseEmit(body[i]);
+      if (!p.ok) return invalid("redis-json", channel, payload, `item ${i}: ${p.error}`);
+      msgs.push(p.value);
+    }
+    for (const m of msgs) accept("redis-json", m);
   };
   /** python-socketio's session methods, applied to the Socket.IO clients connected here. */
   const applySessionMethod = (channel: string, p: Extract<QueueParse, { kind: "session" }>) => {

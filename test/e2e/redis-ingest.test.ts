@@ -201,6 +201,21 @@ describe("ws-emit JSON channel and @socket.io/redis-emitter", () => {
     expect(await metric('ws_emit_events_invalid_total{source="redis-json"}')).toBe(1);
   });
 
+  test("a JSON array is a batch, as on POST /emit: delivered in order, or (one bad item) not at all", async () => {
+    const before = await metric('ws_emit_events_invalid_total{source="redis-json"}');
+    await redisCli(redis.port, "PUBLISH", "ws-emit", '[{"event":"b1","room":"time","data":1},{"event":"b2","room":"time","data":2}]');
+    expect(await client.next((m) => isEvent("b1")(m) || isEvent("b2")(m))).toMatchObject({ event: "b1", data: 1 });
+    expect(await client.next((m) => isEvent("b1")(m) || isEvent("b2")(m))).toMatchObject({ event: "b2", data: 2 });
+    await redisCli(redis.port, "PUBLISH", "ws-emit", '[{"event":"b3","room":"time"},{"room":"time"}]');
+    expect(await srv.waitForLine(/invalid message on ws-emit: item 1: "event" is required/)).toBeTruthy();
+    await redisCli(redis.port, "PUBLISH", "ws-emit", "[]");
+    expect(await srv.waitForLine(/invalid message on ws-emit: a batch must hold 1 to 1000 emits/)).toBeTruthy();
+    expect(await metric('ws_emit_events_invalid_total{source="redis-json"}')).toBe(before + 2);
+    // Nothing of the refused batch arrived: the next event on the socket is the sentinel.
+    expect((await sentinel(client, "after-batches")).event).toBe("after-batches");
+    expect(client.received.some(isEvent("b3"))).toBe(false);
+  });
+
   test("new Emitter(ioredis).to('time').emit(...), broadcast, and a namespace", async () => {
     const pub = new Redis(redis.url);
     pub.on("error", () => {});
