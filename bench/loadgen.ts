@@ -312,10 +312,12 @@ async function makeSender(): Promise<(first: number, n: number, ts: number) => P
   if (p.kind === "redis") {
     const redis = new RedisClient(p.url);
     await redis.connect();
+    // One PUBLISH per batch, a JSON array of emits: the same batching as POST /emit gets.
     return async (first, n, ts) => {
-      const all: Promise<number>[] = [];
-      for (let k = 0; k < n; k++) all.push(redis.publish(p.channel, emitJson(first + k, ts)));
-      await Promise.all(all);
+      if (n === 1) return void (await redis.publish(p.channel, emitJson(first, ts)));
+      const items: string[] = [];
+      for (let k = 0; k < n; k++) items.push(emitJson(first + k, ts));
+      await redis.publish(p.channel, `[${items.join(",")}]`);
     };
   }
   const http = await connectHttp(p.url);
