@@ -16,16 +16,16 @@ export interface Srv {
 }
 
 /**
- * `which`: "raw" (raw-server.ts), "ws-emit" (dist/ws-emit when built, unless SRC=1: the
+ * `which`: "raw" (../peers/bun-raw.ts, the bench's own bun-raw peer), "ws-emit" (dist/ws-emit when built, unless SRC=1: the
  * source), "bin:<path>" (another ws-emit binary, e.g. a build of an older commit for A/B), or
- * "script:<path>" (a variant of raw-server.ts, run by bun).
+ * "script:<path>" (a variant of ../peers/bun-raw.ts, run by bun).
  */
 export async function startServer(which: string, extraArgs: string[] = []): Promise<Srv> {
   const useBin = process.env.SRC !== "1" && (await Bun.file(resolve(ROOT, "dist/ws-emit")).exists());
   const wsEmit = which.startsWith("bin:") ? [which.slice(4)] : useBin ? [resolve(ROOT, "dist/ws-emit")] : [BUN, resolve(ROOT, "src/cli.ts")];
   const cmd =
     which === "raw" || which.startsWith("script:")
-      ? [BUN, which === "raw" ? resolve(import.meta.dir, "raw-server.ts") : which.slice(7)]
+      ? [BUN, which === "raw" ? resolve(import.meta.dir, "../peers/bun-raw.ts") : which.slice(7)]
       : [...wsEmit, "--address", "127.0.0.1:0", "--max-connections", "50000", ...extraArgs];
   const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/tmp", NO_COLOR: "1" } });
   const url = await new Promise<string>((res, rej) => {
