@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { scanFlags } from "../cli-args.ts";
+import { eventNameError } from "../ingest/emit-request.ts";
 import { parseNamespace, parseRoom } from "../rooms.ts";
 
 export interface EmitRequest {
@@ -26,7 +27,10 @@ export function emitRequest(rawArgs: string[], env: Record<string, string | unde
   const positionals = scan.ok ? scan.positionals.map((p) => p.replace(/^\u0000/, "")) : [];
   const [event, dataText, ...extra] = positionals;
   if (scan.ok && event === undefined) issues.push("EVENT is required: ws-emit emit EVENT [DATA] [--room R]");
-  if (event === "") issues.push("EVENT must not be empty");
+  if (event !== undefined) {
+    const e = eventNameError(event);
+    if (e) issues.push(`EVENT ${JSON.stringify(event.slice(0, 80))}: ${e.replace(/^"event" (is required and )?/, "")}`);
+  }
   if (extra.length) issues.push(`unexpected argument ${JSON.stringify(extra[0])} (DATA is one JSON argument: quote it)`);
   const body: Record<string, unknown> = { event };
   if (dataText !== undefined && dataText !== "-") {

@@ -80,6 +80,8 @@ for (const bin of [false, true]) {
         [["emit", "update", "1", "--room", "a b"], "--room"],
         [["emit", "update", "1", "--room"], "--room needs a value"],
         [["emit", "update", "1", "extra"], "unexpected argument"],
+        [["emit", "connect", "1"], 'EVENT "connect": "connect" is reserved'],
+        [["emit", "e".repeat(201)], "longer than 200 characters"],
       ];
       for (const [args, msg] of cases) {
         const r = await runWsEmit([...args, ...(args.includes("--url") ? [] : ["--url", "http://127.0.0.1:1"])], { bin });
