@@ -11,12 +11,22 @@
 import type { Server, ServerWebSocket } from "bun";
 import type { EmitMessage } from "./message.ts";
 
+/**
+ * A message that takes several frames: Socket.IO's binary event is a text packet followed by
+ * one binary frame per attachment, sent in that order to the same subscribers.
+ */
+export interface MultiFrame {
+  readonly parts: readonly [string, ...Uint8Array[]];
+}
+/** What a format makes of one message: one text frame, or (Socket.IO with bytes) several. */
+export type Encoded = string | MultiFrame;
+
 /** A wire format: how one message looks to one kind of client. */
 export interface Format {
   /** Short id used as topic prefix, e.g. "n" (native), "sio", "sse". */
   readonly id: string;
   /** Encode `msg` as delivered to `room` (null for a broadcast). Called once per room per publish. */
-  encode(msg: EmitMessage, room: string | null): string;
+  encode(msg: EmitMessage, room: string | null): Encoded;
   /**
    * A multi-room emit reaches each subscriber once, as Socket.IO's `io.to(a).to(b).emit` does.
    * Formats whose frames name the room (native) leave this off: one frame per room.
@@ -24,9 +34,36 @@ export interface Format {
   readonly once?: boolean;
 }
 
-/** A subscriber that is not a Bun WebSocket. `send` must not throw and must bound its own buffer. */
+/** A format whose every message is one text frame (all but Socket.IO). */
+export interface TextFormat extends Format {
+  encode(msg: EmitMessage, room: string | null): string;
+}
+
+/** The text of a frame from a TextFormat (its sinks never get a MultiFrame). */
+export const textOf = (f: Encoded): string => (typeof f === "string" ? f : f.parts[0]);
+
+/**
+ * A subscriber that is not a Bun WebSocket. `send` must not throw and must bound its own
+ * buffer. Only formats that make MultiFrames (Socket.IO) hand one to their own sinks.
+ */
 export interface Sink {
-  send(frame: string): void;
+  send(frame: Encoded): void;
+}
+
+/** Send one encoded message on a WebSocket; false when Bun dropped any of its frames. */
+function sendEncoded(ws: ServerWebSocket<unknown>, f: Encoded): boolean {
+  if (typeof f === "string") return ws.send(f, false) !== 0;
+  let ok = true;
+  for (const p of f.parts) if (ws.send(p, false) === 0) ok = false;
+  return ok;
+}
+
+/** Publish one encoded message to a topic; false when Bun dropped any of its frames for someone. */
+function publishEncoded(server: Publisher, topic: string, f: Encoded): boolean {
+  if (typeof f === "string") return server.publish(topic, f, false) !== 0;
+  let ok = true;
+  for (const p of f.parts) if (server.publish(topic, p, false) === 0) ok = false;
+  return ok;
 }
 
 export type Subscriber = { ws: ServerWebSocket<unknown> } | { sink: Sink };
@@ -111,7 +148,10 @@ export function createHub(
     if (n === 0 && !set) return 0;
     const f = format.encode(msg, room);
     // publish() returns 0/-1 for "dropped for someone": never retry, the rest already have it.
-    if (n > 0 && getServer()?.publish(topic, f, false) === 0) onDropped(topic);
+    if (n > 0) {
+      const server = getServer();
+      if (server && !publishEncoded(server, topic, f)) onDropped(topic);
+    }
     if (set) for (const s of set) s.send(f);
     return n + (set?.size ?? 0);
   }
@@ -146,12 +186,12 @@ export function createHub(
       }
       const bulkWs = bulk === null ? undefined : members.get(bulk);
       const bulkSinks = bulk === null ? undefined : sinks.get(bulk);
-      let frame: string | undefined;
+      let frame: Encoded | undefined;
       if (ws)
         for (const w of ws) {
           if (seen.has(w) || bulkWs?.has(w)) continue;
           seen.add(w);
-          if (w.send((frame ??= f.encode(msg, room)), false) === 0) onDropped(topic);
+          if (!sendEncoded(w, (frame ??= f.encode(msg, room)))) onDropped(topic);
           count++;
         }
       if (set)

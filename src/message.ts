@@ -13,6 +13,11 @@ export interface EmitMessage {
    * (which then holds this same string as its one argument).
    */
   raw?: string;
+  /**
+   * Set when the arguments carried bytes (src/ingest/binary.ts): `args` then holds them as
+   * base64 text, and this holds Socket.IO's form, placeholders plus the bytes in order.
+   */
+  binary?: { args: unknown[]; buffers: Uint8Array[] };
   /** Deliver only to these wire formats (plain Redis channels reach wsify/webdis/wspush clients only). */
   only?: string[];
   /**

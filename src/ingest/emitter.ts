@@ -11,13 +11,14 @@
  *   out members of another room, and sending to the very clients a backend excluded would
  *   be worse than not sending.
  * - `flags` (`volatile`, `compress`) are delivery hints: ignored.
- * - Binary arguments (Buffers) → refused with an error: ws-emit sends text frames.
+ * - Binary arguments (Buffers) are carried: Socket.IO clients get binary attachments, the text
+ *   formats base64 (src/ingest/binary.ts).
  * - Packet types other than EVENT (2) / BINARY_EVENT (5) are ignored.
  */
 import { decode } from "notepack.io";
 import type { EmitMessage } from "../message.ts";
 import { parseEmit } from "./emit-request.ts";
-import { hasBinary } from "./socketio-queue.ts";
+import { withBinary } from "./binary.ts";
 
 export type EmitterParse =
   | { ok: true; kind: "emit"; value: EmitMessage }
@@ -53,8 +54,9 @@ export function parseEmitterMessage(payload: Uint8Array, maxBytes = 16 * 1024 * 
   if (rooms !== undefined && rooms !== null && !Array.isArray(rooms)) return { ok: false, error: "rooms must be an array" };
 
   const args = data.slice(1);
-  if (hasBinary(args)) return { ok: false, error: "binary arguments are not supported: ws-emit sends text frames (send base64 instead)" };
   const p = parseEmit({ event: data[0], namespace: packet.nsp, rooms: rooms && rooms.length > 0 ? rooms : undefined, args });
   if (!p.ok) return { ok: false, error: p.error };
+  const b = withBinary(p.value);
+  if (!b.ok) return b;
   return { ok: true, kind: "emit", value: p.value };
 }

@@ -24,11 +24,14 @@
  * `close_room` a room: they come back as `kind: "session"` for the caller to apply to the
  * Socket.IO clients connected here. `callback` (acks for python-socketio's own sessions) is
  * ignored, not an error.
- * Binary data (pickled bytes, or JSON `binary: true` attachments) is refused with an error:
- * every ws-emit transport sends text frames.
+ * Pickled `bytes` are carried (src/ingest/binary.ts): Socket.IO clients get them as binary
+ * attachments, the text formats as base64. JSON messages marked `binary: true` (python-socketio
+ * ≥ 5.14.3 with bytes in the data) are refused with an error: JSON holds no bytes, and we do
+ * not guess at how a sender encoded them.
  */
 import type { EmitMessage } from "../message.ts";
 import { parseRoom } from "../rooms.ts";
+import { withBinary } from "./binary.ts";
 import { parseEmit } from "./emit-request.ts";
 import { decodePickle, isPickleTuple, looksLikePickle, type PickleLimits } from "./pickle.ts";
 
@@ -85,29 +88,21 @@ export function parseSocketioQueueMessage(payload: Uint8Array, limits: PickleLim
       return { ok: true, kind: "ignored", method: m.method, reason: "acks go back to python-socketio's own sessions" };
     return { ok: false, error: `unknown method "${m.method.slice(0, 50)}"` };
   }
-  if (m.binary === true) return { ok: false, error: "binary event data is not supported: ws-emit sends text frames (send base64 instead)" };
+  if (m.binary === true) return { ok: false, error: "binary event data in a JSON message is not supported (pickled bytes are): send base64 text instead" };
 
   let args: unknown[];
   const data = m.data;
   if (format === "pickle") args = isPickleTuple(data) ? [...(data as unknown[])] : data === null || data === undefined ? [] : [data];
   else if (Array.isArray(data)) args = data.length === 1 && data[0] === null ? [] : data;
   else args = data === null || data === undefined ? [] : [data];
-  if (format === "pickle" && hasBinary(args)) return { ok: false, error: "binary event data (bytes) is not supported: ws-emit sends text frames (send base64 instead)" };
 
   const room = m.room;
   const target = Array.isArray(room) ? { rooms: room } : { room };
   const p = parseEmit({ event: m.event, namespace: m.namespace, ...target, args });
   if (!p.ok) return { ok: false, error: p.error };
-  return { ok: true, kind: "emit", value: p.value, format };
-}
-
-/** Any bytes inside a decoded value? Iterative, so deep input cannot overflow the stack. */
-export function hasBinary(root: unknown): boolean {
-  const todo: unknown[] = [root];
-  while (todo.length > 0) {
-    const v = todo.pop();
-    if (v instanceof Uint8Array || v instanceof ArrayBuffer) return true;
-    if (typeof v === "object" && v !== null) for (const c of Array.isArray(v) ? v : Object.values(v)) todo.push(c);
+  if (format === "pickle") {
+    const b = withBinary(p.value);
+    if (!b.ok) return b;
   }
-  return false;
+  return { ok: true, kind: "emit", value: p.value, format };
 }

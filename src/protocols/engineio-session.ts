@@ -11,7 +11,7 @@
 import { releaseOwnRoom } from "../auth/own-rooms.ts";
 import { releaseConn, subscriptionsOf, type Conn } from "../connection.ts";
 import { CLOSE, type Ctx, type WS } from "../context.ts";
-import type { Sink, Subscriber } from "../hub.ts";
+import type { Encoded, Sink, Subscriber } from "../hub.ts";
 import { EIO, RECORD_SEP, SIO_FORMAT_ID, parseEnginePacket } from "./socketio.ts";
 
 /** What a Socket.IO session's WebSocket carries in `ws.data.state`. */
@@ -28,7 +28,8 @@ export interface Session {
   /** `3probe` was sent: the client is pausing polling, so a GET is answered at once. */
   probeAnswered: boolean;
   /** Frames waiting for the next GET (polling only), and their size. */
-  queue: string[];
+  /** Packets waiting for the next GET: text, or a binary attachment (sent as `b<base64>`). */
+  queue: Array<string | Uint8Array>;
   queued: number;
   /** Answers the pending long-poll GET, if one is waiting. */
   poll: ((body: string) => void) | null;
@@ -119,7 +120,7 @@ export function createSessions(
 
   function drainQueue(s: Session): string | null {
     if (s.queue.length === 0) return null;
-    const body = s.queue.join(RECORD_SEP);
+    const body = pollingPayload(s.queue);
     s.queue = [];
     s.queued = 0;
     return body;
@@ -130,9 +131,12 @@ export function createSessions(
     if (body !== null) s.poll!(body);
   }
 
-  function enqueue(s: Session, frame: string) {
+  function enqueue(s: Session, encoded: Encoded) {
     if (s.closed) return;
-    if (s.queued + frame.length > config.backpressureBytes) {
+    const frames = typeof encoded === "string" ? [encoded] : encoded.parts;
+    let size = 0;
+    for (const f of frames) size += typeof f === "string" ? f.length : Math.ceil(f.byteLength / 3) * 4 + 1;
+    if (s.queued + size > config.backpressureBytes) {
       metrics.inc("ws_emit_drops_total", { reason: "backpressure" });
       ctx.log.debug(`socket.io session ${s.id}: polling buffer over ${config.backpressureBytes} bytes, closing`);
       // What did not fit is dropped (counted above); the client only gets the close packet.
@@ -142,8 +146,8 @@ export function createSessions(
       return;
     }
     const first = s.queue.length === 0;
-    s.queue.push(frame);
-    s.queued += frame.length;
+    for (const f of frames) s.queue.push(f);
+    s.queued += size;
     // Answer a waiting GET once per tick, so a burst of frames goes out as one payload.
     if (first && s.poll) queueMicrotask(() => flushPoll(s));
   }
@@ -233,7 +237,7 @@ export function createSessions(
     if (s.transport === "polling") {
       ctx.streams.delete(s.stream!);
       // The client learns of the close from a `1` on its next GET (now, or within TOMBSTONE_MS).
-      const last = [...s.queue, EIO.CLOSE].join(RECORD_SEP);
+      const last = pollingPayload([...s.queue, EIO.CLOSE]);
       s.queue = [];
       if (s.poll) s.poll(last);
       else {
@@ -326,4 +330,15 @@ export function createSessions(
       return all.size;
     },
   };
+}
+
+/** A long-polling payload: packets joined by \x1e, a binary one as `b` + its base64 (Engine.IO v4). */
+function pollingPayload(queue: ReadonlyArray<string | Uint8Array>): string {
+  let out = "";
+  for (let i = 0; i < queue.length; i++) {
+    const p = queue[i]!;
+    if (i > 0) out += RECORD_SEP;
+    out += typeof p === "string" ? p : `b${Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString("base64")}`;
+  }
+  return out;
 }

@@ -9,12 +9,12 @@
  *   ← {"type":"error","code":"forbidden"|"bad_request"|"too_many_rooms"|"unavailable","room":…,"message":…}
  *     (+ "reason":"expired"|"bad_signature"|"malformed"|"room_not_in_token" when a token was refused)
  */
-import type { Format } from "../hub.ts";
+import type { TextFormat } from "../hub.ts";
 import type { EmitMessage } from "../message.ts";
 
 export const NATIVE_FORMAT_ID = "n";
 
-export const nativeFormat: Format = {
+export const nativeFormat: TextFormat = {
   id: NATIVE_FORMAT_ID,
   encode(msg: EmitMessage, room: string | null): string {
     const out: Record<string, unknown> = { type: "event" };

@@ -6,10 +6,11 @@
  * `42/chat,["update",{…}]` in namespace /chat. Over WebSocket a frame is one packet; over
  * long-polling packets are joined by the record separator \x1e.
  *
- * Binary attachments (Socket.IO types 5 and 6, Engine.IO `b…` base64) are not supported:
- * ws-emit's clients only send join/leave, and emits come in as JSON.
+ * Binary: an emit carrying bytes (from a pickle or the Redis emitter) goes out as a BINARY_EVENT
+ * (`451-[…placeholders…]` plus one binary frame per attachment, `b<base64>` on long-polling).
+ * Binary packets *from* clients (types 5 and 6) are not taken: clients only send join/leave.
  */
-import type { Format } from "../hub.ts";
+import type { Encoded, Format, MultiFrame } from "../hub.ts";
 import type { EmitMessage } from "../message.ts";
 
 export const SIO_FORMAT_ID = "sio";
@@ -31,10 +32,20 @@ export function nsPrefix(ns: string): string {
 export const sioFormat: Format = {
   id: SIO_FORMAT_ID,
   once: true,
-  encode(msg: EmitMessage): string {
+  encode(msg: EmitMessage): Encoded {
+    if (msg.binary) return encodeBinaryEvent(msg.namespace, msg.event, msg.binary.args, msg.binary.buffers);
     return encodeEvent(msg.namespace, msg.event, msg.args);
   },
 };
+
+/**
+ * `451-["event",{"_placeholder":true,"num":0}]` then each attachment as its own binary frame
+ * (Socket.IO BINARY_EVENT). On WebSocket the attachments go out as binary frames as they are;
+ * long-polling sends them as `b<base64>` records (engineio-session.ts).
+ */
+export function encodeBinaryEvent(ns: string, event: string, args: unknown[], buffers: Uint8Array[]): MultiFrame {
+  return { parts: [`45${buffers.length}-${nsPrefix(ns)}${JSON.stringify([event, ...args])}`, ...buffers] };
+}
 
 /** `42["event",arg1,arg2]` (Engine.IO message + Socket.IO EVENT). */
 export function encodeEvent(ns: string, event: string, args: unknown[]): string {

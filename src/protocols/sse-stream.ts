@@ -15,7 +15,7 @@ import { createConn, joinBroadcast, joinRoom, releaseConn, type Conn, type Trans
 import type { Ctx } from "../context.ts";
 import { HttpError } from "../errors.ts";
 import { methodNotAllowed } from "../http-util.ts";
-import type { Format, Sink } from "../hub.ts";
+import { textOf, type Sink, type TextFormat } from "../hub.ts";
 import { DEFAULT_NAMESPACE } from "../rooms.ts";
 import { SSE_ENVELOPE_FORMAT_ID, SSE_FORMAT_ID, SSE_PING, SSE_PREAMBLE } from "./sse.ts";
 import type { SseHistory } from "./sse-history.ts";
@@ -37,7 +37,7 @@ interface SseState {
   timer: ReturnType<typeof setInterval> | null;
   history: SseHistory | null;
   /** The registered SSE formats by id, to encode replayed events as live ones. */
-  formats: Map<string, Format>;
+  formats: Map<string, TextFormat>;
   /** Flushes of the streams that got frames this tick; one microtask runs them all. */
   dirty: Array<() => void>;
 }
@@ -55,7 +55,11 @@ function flushLater(state: SseState, flush: () => void): void {
     queueMicrotask(() => {
       const all = state.dirty;
       state.dirty = [];
-      for (const f of all) f();
+      // One stream's failure must not leave the others of this tick unflushed for good.
+      for (const f of all)
+        try {
+          f();
+        } catch {}
     });
 }
 
@@ -117,7 +121,7 @@ function replayFrames(ctx: Ctx, formatId: string, lastEventId: string | null, ro
  * token's room only, in wspush's `data:<line>` format. The server has already validated the
  * token and reserved its slot; `onClose` frees it.
  */
-export function installSse(ctx: Ctx, opts: { history?: SseHistory | null; formats?: Format[] } = {}): void {
+export function installSse(ctx: Ctx, opts: { history?: SseHistory | null; formats?: TextFormat[] } = {}): void {
   const state = stateOf(ctx);
   state.history = opts.history ?? null;
   for (const f of opts.formats ?? []) state.formats.set(f.id, f);
@@ -244,8 +248,9 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
   }
 
   const sink: Sink = {
-    send(frame) {
+    send(encoded) {
       if (done) return;
+      const frame = textOf(encoded);
       // While blocked, frames go to the capped queue one by one (the cap is checked per frame).
       if (blocked) return send(frame);
       if (!wroteThisTick) {

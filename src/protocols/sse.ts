@@ -14,7 +14,7 @@
  * whose data is the native protocol's event object, so one `onmessage` sees every event name:
  *   data: {"type":"event","room":"time","event":"update","data":{"time":1}}
  */
-import type { Format } from "../hub.ts";
+import type { TextFormat } from "../hub.ts";
 import type { EmitMessage } from "../message.ts";
 import { nativeFormat } from "./native.ts";
 
@@ -42,7 +42,7 @@ const idLine = (idOf: IdOf | undefined, msg: EmitMessage) => {
 };
 
 /** The default format; with `idOf`, every event also carries `id:` (for Last-Event-ID). */
-export function createSseFormat(idOf?: IdOf): Format {
+export function createSseFormat(idOf?: IdOf): TextFormat {
   return {
     id: SSE_FORMAT_ID,
     once: true,
@@ -50,7 +50,7 @@ export function createSseFormat(idOf?: IdOf): Format {
   };
 }
 
-export function createSseEnvelopeFormat(idOf?: IdOf): Format {
+export function createSseEnvelopeFormat(idOf?: IdOf): TextFormat {
   return {
     id: SSE_ENVELOPE_FORMAT_ID,
     once: true,

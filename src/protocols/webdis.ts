@@ -7,7 +7,7 @@
  *   → ["PING"]                ← {"PING":[true,"PONG"]}
  * webdis sends binary frames; we send text, which browsers and JSON.parse(evt.data) read directly.
  */
-import type { Format } from "../hub.ts";
+import type { TextFormat } from "../hub.ts";
 import type { EmitMessage } from "../message.ts";
 
 export const WEBDIS_FORMAT_ID = "webdis";
@@ -19,7 +19,7 @@ export function payloadText(msg: EmitMessage): string {
   return typeof a === "string" ? a : JSON.stringify(a === undefined ? null : a);
 }
 
-export const webdisFormat: Format = {
+export const webdisFormat: TextFormat = {
   id: WEBDIS_FORMAT_ID,
   encode(msg: EmitMessage, room: string | null): string {
     return JSON.stringify({ SUBSCRIBE: ["message", room ?? "", payloadText(msg)] });

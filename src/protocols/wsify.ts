@@ -6,14 +6,14 @@
  *   ← one text frame holding exactly the published content, no envelope
  * Pure: no I/O.
  */
-import type { Format } from "../hub.ts";
+import type { TextFormat } from "../hub.ts";
 import type { EmitMessage } from "../message.ts";
 
 export const WSIFY_FORMAT_ID = "wsify";
 /** Event name given to wsify broadcasts when they reach other transports. */
 export const WSIFY_EVENT = "message";
 
-export const wsifyFormat: Format = {
+export const wsifyFormat: TextFormat = {
   id: WSIFY_FORMAT_ID,
   encode(msg: EmitMessage): string {
     // As wsify: content is sent as its JSON text; a plain Redis PUBLISH goes out verbatim.

@@ -8,7 +8,7 @@
  * are checked in constant time. Routing uses the whole token.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { Format } from "../hub.ts";
+import type { TextFormat } from "../hub.ts";
 import type { EmitMessage } from "../message.ts";
 import { payloadText } from "./webdis.ts";
 
@@ -20,13 +20,13 @@ export const MAX_TOKEN_LENGTH = 64;
 
 export const roomOfToken = (token: string) => `${WSPUSH_ROOMSPACE}::${token}`;
 
-export const wspushFormat: Format = {
+export const wspushFormat: TextFormat = {
   id: WSPUSH_FORMAT_ID,
   encode: (msg: EmitMessage) => payloadText(msg),
 };
 
 /** One SSE event of the default "message" type; every line of the payload is its own data line. */
-export const wspushSseFormat: Format = {
+export const wspushSseFormat: TextFormat = {
   id: WSPUSH_SSE_FORMAT_ID,
   encode: (msg: EmitMessage) => `${payloadText(msg).split(/\r\n|\r|\n/).map((l) => `data:${l}`).join("\n")}\n\n`,
 };

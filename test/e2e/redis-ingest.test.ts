@@ -149,6 +149,30 @@ s.emit('after', 1, to='${b.id}')`);
     }
   });
 
+  test("pickled bytes reach socket.io-client as binary (WebSocket and long-polling) and native clients as base64", { timeout: 20_000 }, async () => {
+    const ws = await connectSio(srv.url, { transports: ["websocket"] });
+    const polling = await connectSio(srv.url, { transports: ["polling"] });
+    try {
+      const got = [once(ws, "img"), once(polling, "img")];
+      // 300 bytes of every value, so base64 padding and 0x00/0xff are all crossed.
+      await python(`import socketio
+socketio.RedisManager('${redis.url}', write_only=True).emit('img', ({'name': 'a.png', 'bytes': bytes(range(256)) + bytes(44)}, 'tail'))`);
+      const want = [...Array(256).keys(), ...Array(44).fill(0)];
+      for (const [arg, tail] of await Promise.all(got)) {
+        expect(arg.name).toBe("a.png");
+        expect(Buffer.isBuffer(arg.bytes) || arg.bytes instanceof ArrayBuffer).toBe(true);
+        expect([...new Uint8Array(arg.bytes)]).toEqual(want);
+        expect(tail).toBe("tail");
+      }
+      const native = await client.next(isEvent("img"));
+      expect(native.args[1]).toBe("tail");
+      expect([...Buffer.from(native.args[0].bytes, "base64")]).toEqual(want);
+    } finally {
+      ws.close();
+      polling.close();
+    }
+  });
+
   test("a malicious pickle on flask-socketio is refused without running, counted, and the server keeps serving", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ws-emit-evil-"));
     const marker = join(dir, "pwned");
@@ -231,6 +255,18 @@ describe("ws-emit JSON channel and @socket.io/redis-emitter", () => {
       await client.next(isEvent("after-emitter-chat"));
       expect(client.received.some(isEvent("chat"))).toBe(false);
       expect(await metric('ws_emit_events_in_total{source="redis-emitter"}')).toBe(before + 2);
+      // Buffers: binary to Socket.IO clients, base64 to native ones.
+      const sio = await connectSio(srv.url);
+      try {
+        const bin = once(sio, "bin");
+        emitter.emit("bin", Buffer.from([1, 2, 3]), { nested: Buffer.from("hi") });
+        const [a, b] = await bin;
+        expect([...new Uint8Array(a)]).toEqual([1, 2, 3]);
+        expect(Buffer.from(b.nested).toString()).toBe("hi");
+        expect((await client.next(isEvent("bin"))).args).toEqual(["AQID", { nested: "aGk=" }]);
+      } finally {
+        sio.close();
+      }
       // except() cannot be honoured per client: refused, not sent to the excluded.
       emitter.to("time").except("banned").emit("update", "secret");
       expect(await srv.waitForLine(/invalid message on socket\.io#\/#time#: except\(\) is not supported/)).toBeTruthy();

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { ServerWebSocket } from "bun";
-import { createHub, type Format, type Sink } from "../../src/hub.ts";
+import { createHub, textOf, type Format, type Sink } from "../../src/hub.ts";
 import type { EmitMessage } from "../../src/message.ts";
 
 /** A fake ServerWebSocket: subscriptions and the frames sent to it (directly or by publish). */
@@ -27,7 +27,7 @@ const asWs = (w: FakeWs) => w as unknown as ServerWebSocket<unknown>;
 
 function fakeSink(): Sink & { got: string[] } {
   const got: string[] = [];
-  return { got, send: (f) => void got.push(f) };
+  return { got, send: (f) => void got.push(textOf(f)) };
 }
 
 /** A hub over fake sockets, with the formats of the real server's shape. */

@@ -56,6 +56,14 @@ describe("fan-out codec", () => {
       expect(decodeFanout(encodeEmit("n1", m))).toEqual({ ok: true, value: { kind: "emit", node: "n1", msg: m } });
     expect(encodeEmit("n", { ...msg, skipRooms: ["x"] })).toBe('["e","n","update","/",["a","b::c"],[{"time":1},"x"],null,null,["x"]]');
   });
+  test("an emit with bytes carries Socket.IO's form and the bytes (base64 on the wire)", () => {
+    const m = { ...msg, args: ["AP8="], binary: { args: [{ _placeholder: true, num: 0 }], buffers: [new Uint8Array([0, 255])] } };
+    for (const x of [m, { ...m, skipRooms: ["x"] }, { ...m, raw: "v", only: ["sio"] }])
+      expect(decodeFanout(encodeEmit("n1", x))).toEqual({ ok: true, value: { kind: "emit", node: "n1", msg: x } });
+    const wire = JSON.parse(encodeEmit("n1", m));
+    expect(wire.slice(6)).toEqual([null, null, null, [[{ _placeholder: true, num: 0 }], ["AP8="]]]);
+    expect(decodeFanout(JSON.stringify([...wire.slice(0, 9), [[], [1]]]))).toEqual({ ok: false, error: "malformed emit binary" });
+  });
   test("compact: a small emit costs little more than its JSON payload", () => {
     const wire = encodeEmit("0123456789ab", { event: "update", args: [{ time: 1639178370 }], namespace: "/", rooms: ["time"] });
     expect(wire).toBe('["e","0123456789ab","update","/",["time"],[{"time":1639178370}]]');

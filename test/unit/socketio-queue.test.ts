@@ -59,14 +59,31 @@ print(pickle.dumps({'method': 'enter_room', 'sid': 'x', 'room': 'a b', 'namespac
     expect(parseSocketioQueueMessage(hex(badRoom!))).toMatchObject({ ok: false, error: expect.stringContaining("enter_room: room contains whitespace") });
   });
 
-  test("bytes, unknown methods, bad rooms and events are errors", () => {
-    const [bytes, unknown, badRoom, reserved, noEvent] = python(`import pickle
+  test("pickled bytes are carried: base64 in args, Socket.IO placeholders plus the bytes in binary", () => {
+    const [one, nested, tuple] = python(`import pickle
 print(pickle.dumps(${msgPy("b'xy'")}, protocol=4).hex())
+print(pickle.dumps(${msgPy("{'img': b'\\x00\\xff', 'list': [1, b'ab'], 'n': 2}")}, protocol=4).hex())
+print(pickle.dumps(${msgPy("('t', b'z')")}, protocol=4).hex())`);
+    expect(parseSocketioQueueMessage(hex(one!))).toMatchObject({
+      ok: true,
+      value: { args: ["eHk="], binary: { args: [{ _placeholder: true, num: 0 }], buffers: [new Uint8Array([0x78, 0x79])] } },
+    });
+    expect(parseSocketioQueueMessage(hex(nested!))).toMatchObject({
+      ok: true,
+      value: {
+        args: [{ img: "AP8=", list: [1, "YWI="], n: 2 }],
+        binary: { args: [{ img: { _placeholder: true, num: 0 }, list: [1, { _placeholder: true, num: 1 }], n: 2 }], buffers: [new Uint8Array([0, 255]), new Uint8Array([97, 98])] },
+      },
+    });
+    expect(parseSocketioQueueMessage(hex(tuple!))).toMatchObject({ ok: true, value: { args: ["t", "eg=="], binary: { args: ["t", { _placeholder: true, num: 0 }] } } });
+  });
+
+  test("unknown methods, bad rooms and events are errors", () => {
+    const [unknown, badRoom, reserved, noEvent] = python(`import pickle
 print(pickle.dumps({'method': 'frobnicate'}, protocol=4).hex())
 print(pickle.dumps(${msgPy("1", "'a b'")}, protocol=4).hex())
 print(pickle.dumps(${msgPy("1").replace("'update'", "'connect'")}, protocol=4).hex())
 print(pickle.dumps({'method': 'emit', 'data': 1}, protocol=4).hex())`);
-    expect(parseSocketioQueueMessage(hex(bytes!))).toEqual({ ok: false, error: expect.stringContaining("binary") });
     expect(parseSocketioQueueMessage(hex(unknown!))).toEqual({ ok: false, error: 'unknown method "frobnicate"' });
     expect(parseSocketioQueueMessage(hex(badRoom!))).toEqual({ ok: false, error: expect.stringContaining("room") });
     expect(parseSocketioQueueMessage(hex(reserved!))).toEqual({ ok: false, error: expect.stringContaining("reserved") });
@@ -128,9 +145,15 @@ describe("@socket.io/redis-emitter messages (notepack.io msgpack)", () => {
     });
   });
 
-  test("except, binary, garbage and non-events", () => {
+  test("Buffers are carried as binary", () => {
+    expect(parseEmitterMessage(msg({ type: 5, data: ["a", Buffer.from("xy"), { b: Buffer.from([1]) }], nsp: "/" }, { rooms: [], except: [] }))).toMatchObject({
+      ok: true,
+      value: { args: ["eHk=", { b: "AQ==" }], binary: { args: [{ _placeholder: true, num: 0 }, { b: { _placeholder: true, num: 1 } }] } },
+    });
+  });
+
+  test("except, garbage and non-events", () => {
     expect(parseEmitterMessage(msg({ type: 2, data: ["a"], nsp: "/" }, { rooms: [], except: ["r"], flags: {} }))).toEqual({ ok: false, error: expect.stringContaining("except") });
-    expect(parseEmitterMessage(msg({ type: 2, data: ["a", Buffer.from("xy")], nsp: "/" }, { rooms: [], except: [] }))).toEqual({ ok: false, error: expect.stringContaining("binary") });
     expect(parseEmitterMessage(msg({ type: 0, nsp: "/" }, {}))).toMatchObject({ ok: true, kind: "ignored" });
     expect(parseEmitterMessage(text("not msgpack at all")).ok).toBe(false);
     expect(parseEmitterMessage(new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff])).ok).toBe(false);

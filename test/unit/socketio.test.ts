@@ -11,6 +11,7 @@ import {
   encodeAck,
   encodeConnect,
   encodeConnectError,
+  encodeBinaryEvent,
   encodeDisconnect,
   encodeEvent,
   encodeOpen,
@@ -71,6 +72,29 @@ describe("server → client encodings equal socket.io-parser's", () => {
       ["ping", undefined],
       ["message", '2/x,["b"]'],
     ]);
+  });
+
+  test("an emit with bytes is a BINARY_EVENT plus its attachments, as socket.io-parser encodes it", () => {
+    const bufs = [new Uint8Array([0, 1, 255]), new Uint8Array([])];
+    for (const nsp of NS) {
+      const parts = encodeBinaryEvent(nsp, "img", [{ a: { _placeholder: true, num: 0 } }, 2, { _placeholder: true, num: 1 }], bufs).parts;
+      const theirs = encoder.encode({ type: PacketType.EVENT, nsp, data: ["img", { a: Buffer.from(bufs[0]!) }, 2, Buffer.from(bufs[1]!)] } as any);
+      expect(parts[0]).toBe(`4${theirs[0]}`);
+      expect(parts.slice(1).map((b) => [...(b as Uint8Array)])).toEqual(theirs.slice(1).map((b: Buffer) => [...b]));
+      // And the official decoder puts the bytes back where they were.
+      const d = new Decoder();
+      let got: any;
+      d.on("decoded", (p: any) => (got = p));
+      d.add((parts[0] as string).slice(1));
+      for (const b of parts.slice(1)) d.add(b);
+      expect(got.data[0]).toBe("img");
+      expect([...got.data[1].a]).toEqual([0, 1, 255]);
+      expect(got.data[2]).toBe(2);
+    }
+    const msg = { event: "img", args: ["AAH/"], namespace: "/", rooms: null, binary: { args: [{ _placeholder: true, num: 0 }], buffers: [bufs[0]!] } };
+    expect(sioFormat.encode(msg, null)).toEqual({ parts: ['451-["img",{"_placeholder":true,"num":0}]', bufs[0]!] });
+    // The text formats see base64.
+    expect(JSON.parse(nativeFormat.encode(msg, null)).data).toBe("AAH/");
   });
 
   test("the format is not the native one (one encoding per format)", () => {
