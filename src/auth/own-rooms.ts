@@ -3,8 +3,37 @@
  * client is in a room named by its socket id, so a backend can emit to that one client
  * (`emit(..., to=sid)`, or `"room": sid` on any ingest). No client may join another client's
  * such room (PROTOCOLS.md §1): a join naming a live socket id of this process is refused.
- * Socket ids are 120 random bits, so one from another node cannot be guessed either.
+ *
+ * Other nodes (and workers) do not know this node's clients, so a socket id also proves
+ * itself: 120 random bits followed by 24 bits of SHA-256 over them (24 base64url characters).
+ * Any node refuses a join to a room of that shape (`isSocketIdShaped`), whoever owns it; an
+ * unrelated room name has that shape by chance once in 2^24 names of exactly 24 such
+ * characters. Backends may still emit to such a room and `enter_room` a client into one.
  */
+import { createHash } from "node:crypto";
+
+const ID_RANDOM_BYTES = 15;
+const ID_TAG_BYTES = 3;
+const ID_LENGTH = ((ID_RANDOM_BYTES + ID_TAG_BYTES) / 3) * 4;
+const ID_CHARS = /^[A-Za-z0-9_-]+$/;
+const ID_CONTEXT = "ws-emit socket id\n";
+
+function idTag(random: Uint8Array): Buffer {
+  return createHash("sha256").update(ID_CONTEXT).update(random).digest().subarray(0, ID_TAG_BYTES);
+}
+
+/** A new Socket.IO socket id: random bits plus their tag, base64url. */
+export function newSocketId(): string {
+  const random = crypto.getRandomValues(new Uint8Array(ID_RANDOM_BYTES));
+  return Buffer.concat([random, idTag(random)]).toString("base64url");
+}
+
+/** Is `room` shaped like a ws-emit socket id (of any node)? */
+export function isSocketIdShaped(room: string): boolean {
+  if (room.length !== ID_LENGTH || !ID_CHARS.test(room)) return false;
+  const b = Buffer.from(room, "base64url");
+  return b.length === ID_RANDOM_BYTES + ID_TAG_BYTES && idTag(b.subarray(0, ID_RANDOM_BYTES)).equals(b.subarray(ID_RANDOM_BYTES));
+}
 /**
  * What a backend may do to one connected Socket.IO client over the message queue, as
  * python-socketio's `disconnect(sid)`, `enter_room(sid, room)` and `leave_room(sid, room)`.

@@ -1,7 +1,7 @@
 import { HttpError } from "../errors.ts";
 import { DEFAULT_NAMESPACE, parseRoom } from "../rooms.ts";
 import { EngineUnavailable, type Engine } from "../engine/types.ts";
-import { isOwnRoom } from "./own-rooms.ts";
+import { isOwnRoom, isSocketIdShaped } from "./own-rooms.ts";
 import { secretMatches } from "./secret.ts";
 import { verifyToken, type TokenFailure } from "./token.ts";
 
@@ -19,7 +19,7 @@ export type JoinCheck = { ok: true; room: string } | { ok: false; code: JoinCode
 export async function checkJoin(engine: Engine, room: unknown, secret: unknown, token?: unknown, ns: string = DEFAULT_NAMESPACE): Promise<JoinCheck> {
   const r = parseRoom(room);
   if (!r.ok) return { ok: false, code: "bad_request", message: r.error };
-  if (isOwnRoom(ns, r.room)) return { ok: false, code: "forbidden", message: `room "${r.room}" is another client's own room` };
+  if (isOwnRoom(ns, r.room) || isSocketIdShaped(r.room)) return { ok: false, code: "forbidden", message: `room "${r.room}" is another client's own room` };
   if (r.roomspace === null) return { ok: true, room: r.room };
   const useToken = token !== undefined && token !== null && token !== "";
   if (!useToken && (typeof secret !== "string" || secret === ""))

@@ -7,7 +7,7 @@
  *   → 42["leave",{"room":"time"}]                  (no ack id: no answer)
  *   → 41 | 41/ns,            leaves the namespace's rooms
  */
-import { releaseOwnRoom, reserveOwnRoom } from "../auth/own-rooms.ts";
+import { newSocketId, releaseOwnRoom, reserveOwnRoom } from "../auth/own-rooms.ts";
 import { checkJoin } from "../auth/rooms.ts";
 import { countBadFrame, countJoinFailure, dropTopic, joinBroadcast, joinRoom, leaveRoom, roomsOf } from "../connection.ts";
 import { CLOSE, type Ctx } from "../context.ts";
@@ -100,7 +100,7 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
     let sid = s.namespaces[n.ns];
     if (sid === undefined) {
       if (Object.keys(s.namespaces).length >= MAX_NAMESPACES) return sessions().send(s, encodeConnectError(n.ns, `at most ${MAX_NAMESPACES} namespaces per connection`));
-      sid = Buffer.from(crypto.getRandomValues(new Uint8Array(15))).toString("base64url");
+      sid = newSocketId();
       s.namespaces[n.ns] = sid;
       // Every client gets the namespace's emits that name no room, and those to its own room.
       joinBroadcast(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, n.ns);

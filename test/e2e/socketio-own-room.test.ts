@@ -4,7 +4,8 @@
  * join that room (PROTOCOLS.md §1).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { emit, startWsEmit, type Started } from "../helpers/server.ts";
+import { startRedis } from "../helpers/redis.ts";
+import { emit, startWsEmit, until, type Started } from "../helpers/server.ts";
 import { connectSio, emitAck, once } from "../helpers/sio.ts";
 import { openWs } from "../helpers/ws.ts";
 
@@ -33,7 +34,7 @@ describe("a Socket.IO client's own room (its socket id)", () => {
     });
   }
 
-  test("no other client may join it, on any transport; once the client is gone the name is free", async () => {
+  test("no other client may join it, on any transport, even after the client is gone", async () => {
     const a = await connectSio(srv.url, { transports: ["websocket"] });
     const b = await connectSio(srv.url, { transports: ["websocket"] });
     expect(await emitAck(b, "join", { room: a.id })).toMatchObject({ ok: false, error: "forbidden" });
@@ -44,15 +45,39 @@ describe("a Socket.IO client's own room (its socket id)", () => {
     expect((await emit(srv.url, { event: "direct", room: a.id })).body.delivered).toBe(1);
     const id = a.id!;
     a.close();
-    // The server learns of the close a moment later: ask again until the name is free (bounded).
-    let reply: any;
-    for (let i = 2; i < 100; i++) {
-      n.send({ type: "join", room: id, id: i });
-      reply = await n.next((m) => m.id === i);
-      if (reply.type === "joined") break;
-    }
-    expect(reply).toMatchObject({ type: "joined" });
+    await until(async () => ((await (await fetch(`${srv.url}/stats`)).json()) as any).connections_by_transport.socketio === 1, "a's close to be seen");
+    n.send({ type: "join", room: id, id: 2 });
+    expect(await n.next((m) => m.id === 2)).toMatchObject({ type: "error", code: "forbidden" });
+    // Only names shaped like a socket id are refused: one character off is an ordinary room.
+    const other = id.slice(0, -1) + (id.endsWith("A") ? "B" : "A");
+    n.send({ type: "join", room: other, id: 3 });
+    expect(await n.next((m) => m.id === 3)).toMatchObject({ type: "joined", room: other });
     b.close();
     n.close();
+  });
+});
+
+describe("across nodes (Redis)", () => {
+  test("a client on another node cannot join a Socket.IO client's own room either", { timeout: 20_000 }, async () => {
+    await using redis = await startRedis();
+    await using n1 = await startWsEmit(["--redis", redis.url]);
+    await using n2 = await startWsEmit(["--redis", redis.url]);
+    const victim = await connectSio(n1.url, { transports: ["websocket"] });
+    const attacker = await connectSio(n2.url, { transports: ["websocket"] });
+    try {
+      expect(await emitAck(attacker, "join", { room: victim.id })).toMatchObject({ ok: false, error: "forbidden" });
+      const ws = await openWs(`${n2.wsUrl}/ws`);
+      ws.send({ type: "join", room: victim.id, id: 1 });
+      expect(await ws.next()).toMatchObject({ type: "error", code: "forbidden", id: 1 });
+      expect((await fetch(`${n2.url}/sse?room=${victim.id}`)).status).toBe(403);
+      // The backend still reaches the victim, from either node.
+      const got = once(victim, "private");
+      expect((await emit(n2.url, { event: "private", room: victim.id, data: 1 })).status).toBe(200);
+      expect(await got).toEqual([1]);
+      ws.close();
+    } finally {
+      victim.close();
+      attacker.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { emit, startWsEmit, type Started } from "../helpers/server.ts";
+import { emit, startWsEmit, until, type Started } from "../helpers/server.ts";
 import { openEventSource, readRawUntil } from "../helpers/sse.ts";
 
 let srv: Started;
@@ -14,14 +14,6 @@ async function metric(name: string): Promise<number> {
   return line ? Number(line.split(" ").pop()) : 0;
 }
 
-/** Wait for a server-side state change that has no event of its own (bounded). */
-async function until(cond: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 /** A raw TCP client that sends the SSE request, waits for the stream to start, then never reads. */
 async function stalledReader(base: string, path: string): Promise<{ closed: Promise<void>; end(): void }> {

@@ -114,3 +114,12 @@ export async function emit(base: string, body: unknown, headers: Record<string, 
   } catch {}
   return { status: res.status, body: parsed };
 }
+
+/** Wait for a server-side state change that has no event of its own (bounded). */
+export async function until(cond: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
