@@ -88,9 +88,10 @@ export function corsList(raw: string[]) {
   return list;
 }
 
+/** "none" (or "off", or empty) runs without Redis: the in-memory engine, one node. */
 export function redisUrl(raw: string[]) {
   const v = last(raw).trim();
-  if (v === "") return null;
+  if (v === "" || /^(none|off)$/i.test(v)) return null;
   const t = parseRedisTarget(v);
   if (!t.ok) throw new Error(t.error);
   return v;

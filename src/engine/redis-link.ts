@@ -86,13 +86,19 @@ export function createRedisLink(o: LinkOptions): RedisLink {
       else log.debug(`redis ${role}: ${text}`);
       lastError = text;
     });
+    // One warning per outage; the retries every ~2 s after it are debug lines (and counted).
+    let retrying = false;
     client.on("reconnecting", (delay: unknown) => {
       if (closing) return;
       metrics.inc("ws_emit_redis_reconnects_total", { client: role });
-      log.warn(`redis ${role} reconnecting${typeof delay === "number" ? ` in ${delay} ms` : ""}`);
+      const text = `redis ${role} reconnecting${typeof delay === "number" ? ` in ${delay} ms` : ""}`;
+      if (retrying) log.debug(text);
+      else log.warn(`${text} (retrying until it is back)`);
+      retrying = true;
     });
     client.on("ready", () => {
       lastError = "";
+      retrying = false;
       log.info(`redis ${role} ready`);
     });
   }

@@ -89,14 +89,19 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
     if (e.message !== lastError) log.warn(`redis error: ${e.message}`);
     lastError = e.message;
   });
+  let retrying = false;
   sub.on("reconnecting", (ms: number) => {
     subscribed = false;
     metrics.inc("ws_emit_redis_reconnects_total", { client: "ingest" });
-    log.warn(`reconnecting in ${ms} ms`);
+    // Warn once per outage; the retries after it are debug lines.
+    if (retrying) log.debug(`reconnecting in ${ms} ms`);
+    else log.warn(`reconnecting in ${ms} ms (retrying until Redis is back)`);
+    retrying = true;
   });
   sub.on("close", () => (subscribed = false));
   sub.on("ready", () => {
     lastError = "";
+    retrying = false;
     Promise.all([channels.length ? sub.subscribe(...channels) : null, sub.psubscribe(...patterns), raw.size ? sub.subscribe(...raw) : null])
       .then(() => {
         subscribed = true;

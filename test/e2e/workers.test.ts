@@ -264,8 +264,8 @@ describe("--workers", () => {
     }
   }, 30_000);
 
-  test("--workers without --redis is a configuration error naming the flag", async () => {
-    const r = await runWsEmit(["--workers", "2"]);
+  test("--workers without Redis is a configuration error naming the flag", async () => {
+    const r = await runWsEmit(["--workers", "2", "--redis", "none"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--workers needs --redis");
   });

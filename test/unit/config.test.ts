@@ -11,7 +11,7 @@ describe("resolveConfig", () => {
     expect(r.config.port).toBe(8899);
     expect(r.config.cors).toEqual(["http://localhost:7788"]);
     expect(r.config.secret).toBeNull();
-    expect(r.config.redis).toBeNull();
+    expect(r.config.redis).toBe("redis://localhost:6379/0");
   });
 
   test("precedence: flags > env > file > defaults", () => {
@@ -84,10 +84,19 @@ describe("resolveConfig", () => {
     }
   });
 
-  test("--workers needs --redis; tls flags go together", () => {
-    const r = resolveConfig({ ...none, flags: { workers: ["2"], "tls-cert": ["/x.pem"] } });
+  test("--workers needs Redis; tls flags go together", () => {
+    const r = resolveConfig({ ...none, flags: { workers: ["2"], "tls-cert": ["/x.pem"], redis: ["none"] } });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.issues).toHaveLength(2);
+  });
+
+  test("--redis none / off / empty: no Redis", () => {
+    for (const v of ["none", "OFF", ""]) {
+      const r = resolveConfig({ ...none, flags: { redis: [v] } });
+      expect(r.ok && r.config.redis).toBeNull();
+    }
+    const env = resolveConfig({ ...none, env: { REDIS: "none" } });
+    expect(env.ok && env.config.redis).toBeNull();
   });
 });
 
