@@ -100,7 +100,7 @@ export const DEFS: Record<PeerName, PeerDef> = {
     missing: () => (existsSync(join(ROOT, "dist/ws-emit")) ? null : "dist/ws-emit not built"),
     async start(opts = {}) {
       const args = ["--address", "127.0.0.1:0", "--max-connections", "200000"];
-      if (opts.redis) args.push("--redis", opts.redis);
+      args.push("--redis", opts.redis ?? "none");
       const r = await spawnListening([join(ROOT, "dist/ws-emit"), ...args]);
       if (opts.redis) {
         // Publishing before the Redis subscription is up would lose messages: wait for readiness.

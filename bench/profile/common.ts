@@ -26,7 +26,7 @@ export async function startServer(which: string, extraArgs: string[] = []): Prom
   const cmd =
     which === "raw" || which.startsWith("script:")
       ? [BUN, which === "raw" ? resolve(import.meta.dir, "../peers/bun-raw.ts") : which.slice(7)]
-      : [...wsEmit, "--address", "127.0.0.1:0", "--max-connections", "50000", ...extraArgs];
+      : [...wsEmit, "--address", "127.0.0.1:0", "--max-connections", "50000", ...(extraArgs.includes("--redis") ? [] : ["--redis", "none"]), ...extraArgs];
   const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/tmp", NO_COLOR: "1" } });
   const url = await new Promise<string>((res, rej) => {
     const t = setTimeout(() => {

@@ -17,7 +17,7 @@ const SECS = Number(process.argv[2] ?? 8);
 const DIR = process.argv[3] ?? "/tmp/ws-emit-prof";
 const MODE = process.argv[4] ?? "http";
 const redis = MODE === "redis" || MODE === "http-redis" ? await startRedis() : null;
-const proc = Bun.spawn([BUN, "--cpu-prof", "--cpu-prof-dir", DIR, resolve(ROOT, "src/cli.ts"), "--address", "127.0.0.1:0", "--drain", "100ms", ...(redis ? ["--redis", redis.url] : [])], {
+const proc = Bun.spawn([BUN, "--cpu-prof", "--cpu-prof-dir", DIR, resolve(ROOT, "src/cli.ts"), "--address", "127.0.0.1:0", "--drain", "100ms", "--redis", redis ? redis.url : "none"], {
   stdout: "pipe", stderr: "inherit", env: { PATH: process.env.PATH!, HOME: "/tmp", NO_COLOR: "1" },
 });
 let url = "";

@@ -7,7 +7,7 @@ import { BUN, ROOT, rssKiB, spawnClients } from "./common.ts";
 const which = process.argv[2] ?? "ws-emit";
 const N = Number(process.argv[3] ?? 5000);
 const MODE = process.argv[4] ?? "native";
-const cmd = which === "raw" ? [resolve(import.meta.dir, "../peers/bun-raw.ts")] : [resolve(ROOT, "src/cli.ts"), "--address", "127.0.0.1:0", "--max-connections", "50000"];
+const cmd = which === "raw" ? [resolve(import.meta.dir, "../peers/bun-raw.ts")] : [resolve(ROOT, "src/cli.ts"), "--address", "127.0.0.1:0", "--max-connections", "50000", "--redis", "none"];
 const proc = Bun.spawn([BUN, "--preload", resolve(import.meta.dir, "heap-preload.ts"), ...cmd], { stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH!, HOME: "/tmp", NO_COLOR: "1" } });
 let url = "";
 const out = (async () => {
