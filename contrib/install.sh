@@ -12,9 +12,10 @@ set -eu
 
 usage() {
   cat <<USAGE
-usage: $0 [--binary PATH] [--prefix DIR] [--no-start] [--dry-run]
+usage: $0 [--binary PATH] [--prefix DIR] [--destdir DIR] [--no-start] [--dry-run]
   --binary PATH   install this binary (default: build dist/ws-emit from this checkout)
   --prefix DIR    install under DIR/bin (default /usr/local)
+  --destdir DIR   stage into DIR (as DESTDIR=DIR): no systemctl
   --no-start      enable the service but do not (re)start it
   --dry-run       print what would be done, change nothing
 environment: DESTDIR=DIR installs into a staging root and skips systemctl
@@ -24,6 +25,7 @@ USAGE
 here=$(cd "$(dirname "$0")" && pwd)
 binary=""
 prefix="/usr/local"
+destdir=${DESTDIR:-}
 start=1
 dry=0
 while [ $# -gt 0 ]; do
@@ -32,6 +34,8 @@ while [ $# -gt 0 ]; do
     --binary=*) binary=${1#--binary=}; shift ;;
     --prefix) [ $# -ge 2 ] || { echo "install.sh: --prefix needs a directory" >&2; exit 2; }; prefix=$2; shift 2 ;;
     --prefix=*) prefix=${1#--prefix=}; shift ;;
+    --destdir) [ $# -ge 2 ] || { echo "install.sh: --destdir needs a directory" >&2; exit 2; }; destdir=$2; shift 2 ;;
+    --destdir=*) destdir=${1#--destdir=}; shift ;;
     --no-start) start=0; shift ;;
     --dry-run) dry=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -42,7 +46,6 @@ case "$prefix" in
   /*) ;;
   *) echo "install.sh: --prefix must be an absolute path, got '$prefix'" >&2; exit 2 ;;
 esac
-destdir=${DESTDIR:-}
 
 # say WHAT: print it (as "would WHAT" in a dry run); returns 1 in a dry run so callers skip the work.
 say() {

@@ -68,6 +68,12 @@ describe("contrib/install.sh", () => {
     expect(existsSync(join(root, "opt/ws-emit/bin/ws-emit"))).toBe(true);
     expect(readFileSync(join(root, "etc/systemd/system/ws-emit.service"), "utf8")).toContain("\nExecStart=/opt/ws-emit/bin/ws-emit\n");
   });
+  test.skipIf(!haveBin)("--destdir stages like DESTDIR", async () => {
+    const root = mkdtempSync(join(tmpdir(), "ws-emit-destdir-"));
+    expect((await sh(["sh", SCRIPT, "--binary", BIN, "--destdir", root])).code).toBe(0);
+    expect(existsSync(join(root, "usr/local/bin/ws-emit"))).toBe(true);
+    expect(existsSync(join(root, "etc/default/ws-emit"))).toBe(true);
+  });
 });
 
 describe("ws-emit install-service (unit embedded in the binary)", () => {
