@@ -263,12 +263,29 @@ export function parseEnvFile(text: string, fileName: string): { ok: true; values
     }
     let v = m[2]!;
     const q = v[0];
-    if ((q === '"' || q === "'") && v.length >= 2 && v.endsWith(q)) {
-      v = v.slice(1, -1);
+    if (q === '"' || q === "'") {
+      // The closing quote: the first unescaped one (double quotes take backslash escapes).
+      let end = -1;
+      for (let j = 1; j < v.length; j++) {
+        if (q === '"' && v[j] === "\\") j++;
+        else if (v[j] === q) {
+          end = j;
+          break;
+        }
+      }
+      if (end < 0) {
+        issues.push(`${fileName}:${i + 1}: unterminated quote`);
+        return;
+      }
+      const rest = v.slice(end + 1).trim();
+      // A comment after the value is fine here (systemd's EnvironmentFile= may not agree: keep
+      // comments on their own lines in a file the unit also reads).
+      if (rest !== "" && !rest.startsWith("#")) {
+        issues.push(`${fileName}:${i + 1}: unexpected text after the closing quote: ${JSON.stringify(rest.slice(0, 40))}`);
+        return;
+      }
+      v = v.slice(1, end);
       if (q === '"') v = v.replace(/\\(["\\$`])/g, "$1");
-    } else if (q === '"' || q === "'") {
-      issues.push(`${fileName}:${i + 1}: unterminated quote`);
-      return;
     } else v = v.replace(/\s+#.*$/, "");
     values[m[1]!] = v;
   });

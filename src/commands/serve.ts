@@ -45,7 +45,10 @@ export default defineCommand({
     const socketIo = createSocketIo(link);
     // SSE resume: with --sse-history N every event gets an `id:` and the last N are kept.
     const sseHistory = config.sseHistory > 0 ? createSseHistory(config.sseHistory) : null;
-    if (sseHistory) hub.onDeliver((m) => sseHistory.record(m));
+    if (sseHistory) {
+      hub.onDeliver((m) => sseHistory.record(m));
+      log.info(`SSE resume: the last ${config.sseHistory} events are kept; event ids are ${sseHistory.tag}-<n>`);
+    }
     const sseFormats = [createSseFormat(sseHistory?.idOf), createSseEnvelopeFormat(sseHistory?.idOf)];
     for (const f of sseFormats) hub.addFormat(f);
     hub.addFormat(wsifyFormat);

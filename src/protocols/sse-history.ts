@@ -27,6 +27,8 @@ export interface SseHistory {
    * does; null when the id is not one of ours.
    */
   since(lastEventId: string, rooms: ReadonlySet<string>): Replayed[] | null;
+  /** This process's id prefix: ids are `<tag>-<n>`. */
+  readonly tag: string;
 }
 
 export function createSseHistory(size: number, tag: string = crypto.randomUUID().slice(0, 8)): SseHistory {
@@ -36,6 +38,7 @@ export function createSseHistory(size: number, tag: string = crypto.randomUUID()
   const forSse = (m: EmitMessage) => m.namespace === "/" && (!m.only || m.only.includes(SSE_FORMAT_ID) || m.only.includes(SSE_ENVELOPE_FORMAT_ID));
 
   return {
+    tag,
     record(msg) {
       if (size === 0 || !forSse(msg) || ids.has(msg)) return;
       seq++;

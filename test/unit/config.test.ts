@@ -128,4 +128,9 @@ describe("parseEnvFile (the seed's /etc/default/ws-emit)", () => {
     const r = parseEnvFile('ADDRESS="x\njust words\n', "cfg");
     expect(r).toEqual({ ok: false, issues: ["cfg:1: unterminated quote", 'cfg:2: expected KEY="value"'] });
   });
+  test("a comment after a quoted value; escaped quotes; text after the closing quote is an error", () => {
+    const ok = parseEnvFile('ADDRESS="127.0.0.1:8898"   # behind nginx\nSECRET="a\\"b # not a comment"\n', "f");
+    expect(ok).toEqual({ ok: true, values: { ADDRESS: "127.0.0.1:8898", SECRET: 'a"b # not a comment' } });
+    expect(parseEnvFile('CORS="a" b\n', "f")).toEqual({ ok: false, issues: ['f:1: unexpected text after the closing quote: "b"'] });
+  });
 });
