@@ -141,7 +141,8 @@ export function createSocketIo(link: WorkerLink | null = null): SocketIo {
         upgrades,
         pingInterval: ctx.config.sioPingIntervalMs,
         pingTimeout: ctx.config.sioPingTimeoutMs,
-        maxPayload: ctx.config.sioMaxHttpBufferBytes,
+        // What every transport takes: a WebSocket frame is capped by --max-message too.
+        maxPayload: Math.min(ctx.config.sioMaxHttpBufferBytes, ctx.config.maxMessageBytes),
       });
     },
     route,

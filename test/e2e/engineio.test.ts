@@ -233,3 +233,10 @@ test("packets in one polling payload are split on \\x1e and applied in order (jo
   expect((await push({ event: "e", room: "p2" })).body.delivered).toBe(1);
   await send(srv.url, sid, "1");
 });
+
+describe("Engine.IO handshake limits", () => {
+  test("maxPayload is what every transport takes: --max-message caps it below --sio-max-http-buffer", async () => {
+    await using s = await startWsEmit(["--max-message", "16k"]);
+    expect((await handshake(s.url)).maxPayload).toBe(16 * 1024);
+  });
+});
