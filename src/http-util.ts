@@ -1,4 +1,5 @@
 /** Small HTTP helpers shared by the routes. */
+import { isUtf8 } from "node:buffer";
 import { HttpError } from "./errors.ts";
 
 export function json(body: unknown, status = 200, headers?: Record<string, string>): Response {
@@ -9,6 +10,8 @@ export function json(body: unknown, status = 200, headers?: Record<string, strin
 export async function readBody(req: Request, limit: number): Promise<string> {
   // Decoded by Buffer, not req.text(): text() drops a leading BOM, which JSON.parse has always refused.
   const b = await readBytes(req, limit);
+  // Not silently turned into U+FFFD: a sender with a broken encoding hears of it.
+  if (!isUtf8(b)) throw new HttpError(400, "bad_request", "body is not valid UTF-8");
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8");
 }
 

@@ -37,6 +37,12 @@ describe("POST /emit status codes", () => {
       expect(typeof r.body.message).toBe("string");
     }
   });
+  test("a body that is not UTF-8 is 400, not decoded with replacement characters", async () => {
+    const bytes = Buffer.concat([Buffer.from('{"event":"x'), Buffer.from([0xff]), Buffer.from('","secret":"123"}')]);
+    const r = await fetch(`${srv.url}/emit`, { method: "POST", headers: { "Content-Type": "application/json" }, body: bytes });
+    expect(r.status).toBe(400);
+    expect(await r.json()).toEqual({ error: "bad_request", message: "body is not valid UTF-8" });
+  });
   test("a malformed emit without the secret is 403, not a validation hint", async () => {
     expect((await post('{"room":"time"}')).status).toBe(403);
   });
