@@ -40,6 +40,8 @@ export function parseWsifyCommand(x: unknown): WsifyParse {
   const args = o.args;
   if (typeof args !== "object" || args === null || Array.isArray(args)) return { ok: false, error: '"args" must be an object' };
   const a = args as Record<string, unknown>;
+  if (o.command !== "join" && o.command !== "leave" && o.command !== "broadcast")
+    return { ok: false, error: `unknown command ${JSON.stringify(o.command)}; expected join, leave or broadcast` };
   const channels: string[] = [];
   if (a.channel !== undefined) channels.push(String(a.channel));
   if (Array.isArray(a.channels)) for (const c of a.channels) channels.push(String(c));
