@@ -31,6 +31,7 @@ export async function checkJoin(engine: Engine, room: unknown, secret: unknown, 
     if (e instanceof EngineUnavailable) return { ok: false, code: "unavailable", message: "the secret store is unreachable; try again later" };
     throw e;
   }
+  if (expected === null || expected === "") return { ok: false, code: "forbidden", message: `roomspace "${r.roomspace}" has no secret set: nobody may join its rooms` };
   if (useToken) {
     const t = verifyToken(token, r.room, expected);
     if (!t.ok) return { ok: false, code: "forbidden", reason: t.reason, message: `token refused (${t.reason}): ${t.message}` };

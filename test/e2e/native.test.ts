@@ -31,6 +31,9 @@ describe("native WebSocket protocol", () => {
     expect(await c.next()).toMatchObject({ type: "error", code: "forbidden", room: "dir::a.txt", id: 1 });
     c.send({ type: "join", room: "dir::a.txt", id: 2 });
     expect(await c.next()).toMatchObject({ type: "error", code: "forbidden", id: 2 });
+    // A roomspace without a secret admits nobody, and says so.
+    c.send({ type: "join", room: "nosecret::x", secret: "anything", id: 9 });
+    expect(await c.next()).toMatchObject({ type: "error", code: "forbidden", id: 9, message: 'roomspace "nosecret" has no secret set: nobody may join its rooms' });
     c.send({ type: "join", room: "dir::a.txt", secret: "S3cret", id: 3 });
     expect(await c.next()).toEqual({ type: "joined", room: "dir::a.txt", id: 3 });
     await emit(srv.url, { event: "changed", room: "dir::a.txt", data: "aaa2" }, { Authorization: "Bearer 123" });
