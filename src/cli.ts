@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
 /** ws-emit command line: `serve` (the default), `emit`, `token`, `install-service`. */
+import "./no-color.ts";
 import { defineCommand, runMain } from "citty";
 import { serveArgs } from "./commands/serve-args.ts";
 import { VERSION } from "./version.ts";
