@@ -1,29 +1,19 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Browser } from "playwright-core";
-import { launchChromium } from "../helpers/browser.ts";
-import { emit, startWsEmit, type Started } from "../helpers/server.ts";
+import { describe, expect, test } from "bun:test";
+import { serverAndBrowser } from "../helpers/browser.ts";
+import { emit } from "../helpers/server.ts";
 
-let srv: Started;
-let browser: Browser;
-beforeAll(async () => {
-  srv = await startWsEmit(["--roomspace-secret", "dir=S3cret"]);
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await srv.stop();
-});
+const fx = serverAndBrowser(["--roomspace-secret", "dir=S3cret"]);
 
 describe("built-in page (native WebSocket) in Chromium", () => {
   test("joins from the URL and shows an emitted event", async () => {
-    const page = await browser.newPage();
+    const page = await fx.browser.newPage();
     const problems: string[] = [];
     page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
     page.on("response", (r) => r.status() >= 400 && problems.push(`${r.status()} ${r.url()}`));
-    await page.goto(`${srv.url}/?room=time`);
+    await page.goto(`${fx.srv.url}/?room=time`);
     await page.waitForSelector("#status.ok");
     expect(await page.textContent("#status")).toContain("joined time");
-    expect((await emit(srv.url, { event: "update", room: "time", data: { time: 1639178370 } })).body.delivered).toBe(1);
+    expect((await emit(fx.srv.url, { event: "update", room: "time", data: { time: 1639178370 } })).body.delivered).toBe(1);
     const li = await page.waitForSelector('li.event[data-event="update"]');
     expect(await li.textContent()).toContain('{"time":1639178370}');
     // A clean console: no failed request (the browser's automatic /favicon.ico included).
@@ -34,8 +24,8 @@ describe("built-in page (native WebSocket) in Chromium", () => {
   });
 
   test("private room through the form: wrong secret shows the error, right one joins", async () => {
-    const page = await browser.newPage();
-    await page.goto(`${srv.url}/`);
+    const page = await fx.browser.newPage();
+    await page.goto(`${fx.srv.url}/`);
     await page.fill("#room", "dir::a.txt");
     await page.fill("#secret", "wrong");
     await page.click("#connect");
@@ -44,7 +34,7 @@ describe("built-in page (native WebSocket) in Chromium", () => {
     await page.fill("#secret", "S3cret");
     await page.click("#connect");
     await page.waitForSelector("#status.ok");
-    await emit(srv.url, { event: "changed", room: "dir::a.txt", data: "aaa2" });
+    await emit(fx.srv.url, { event: "changed", room: "dir::a.txt", data: "aaa2" });
     const li = await page.waitForSelector('li.event[data-event="changed"]');
     expect(await li.textContent()).toContain('"aaa2"');
     await page.close();
