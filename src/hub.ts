@@ -70,6 +70,12 @@ export type Subscriber = { ws: ServerWebSocket<unknown> } | { sink: Sink };
 
 export interface Hub {
   addFormat(f: Format): void;
+  /**
+   * Rooms of `format` served without a topic: `resolve(namespace, room)` names the one local
+   * subscriber of such a room (a Socket.IO client's own room, its socket id), or undefined.
+   * Asked for every room an emit names in that format; keep it a map lookup.
+   */
+  directRooms(format: string, resolve: (namespace: string, room: string) => Subscriber | undefined): void;
   /** Be told when a room of `format` gains its first or loses its last local subscriber. */
   watchRooms(format: string, fn: (room: string, active: boolean) => void): void;
   /** Subscribe to a room (or the namespace-wide broadcast topic when room is null). Returns the topic. */
@@ -121,6 +127,17 @@ export function createHub(
   const topicsPerFormat = new Map<string, number>();
   const countTopic = (topic: string, d: number) => bump(topicsPerFormat, topic.slice(0, topic.indexOf("|")), d);
 
+  const resolvers = new Map<string, (namespace: string, room: string) => Subscriber | undefined>();
+  /** A direct room's subscriber, with the WebSocket or sink behind it (what `members` and `sinks` hold). */
+  const directTarget = (format: string, ns: string, room: string): { sub: Subscriber; key: unknown } | undefined => {
+    const sub = resolvers.get(format)?.(ns, room);
+    return sub === undefined ? undefined : { sub, key: "ws" in sub ? sub.ws : sub.sink };
+  };
+  const sendTo = (sub: Subscriber, f: Encoded, topic: string) => {
+    if (!("ws" in sub)) sub.sink.send(f);
+    else if (!sendEncoded(sub.ws, f)) onDropped(topic);
+  };
+
   const watchers = new Map<string, (room: string, active: boolean) => void>();
   /** Tell a format's watcher about a topic whose total (WebSocket + sink) count crossed 0. */
   const changed = (topic: string, active: boolean) => {
@@ -145,15 +162,17 @@ export function createHub(
   function deliverTopic(topic: string, format: Format, msg: EmitMessage, room: string | null): number {
     const n = wsCount.get(topic) ?? 0;
     const set = sinks.get(topic);
-    if (n === 0 && !set) return 0;
+    const direct = room !== null && resolvers.size > 0 ? directTarget(format.id, msg.namespace, room) : undefined;
+    if (n === 0 && !set && !direct) return 0;
     const f = format.encode(msg, room);
+    if (direct) sendTo(direct.sub, f, topic);
     // publish() returns 0/-1 for "dropped for someone": never retry, the rest already have it.
     if (n > 0) {
       const server = getServer();
       if (server && !publishEncoded(server, topic, f)) onDropped(topic);
     }
     if (set) for (const s of set) s.send(f);
-    return n + (set?.size ?? 0);
+    return n + (set?.size ?? 0) + (direct ? 1 : 0);
   }
 
   /**
@@ -166,37 +185,49 @@ export function createHub(
    */
   function deliverOnce(f: Format, msg: EmitMessage, rooms: string[]): number {
     const seen = new Set<unknown>();
+    const direct = (room: string) => (resolvers.size > 0 ? directTarget(f.id, msg.namespace, room) : undefined);
     if (msg.skipRooms)
       for (const r of msg.skipRooms) {
         const t = topicOf(f.id, msg.namespace, r);
         for (const x of members.get(t) ?? []) seen.add(x);
         for (const x of sinks.get(t) ?? []) seen.add(x);
+        const d = direct(r);
+        if (d) seen.add(d.key);
       }
     let bulk: string | null = null;
+    /** The direct-room subscriber reached through the bulk room, if any. */
+    let bulkDirect: unknown;
     let count = 0;
     for (const room of rooms) {
       const topic = topicOf(f.id, msg.namespace, room);
       const ws = members.get(topic);
       const set = sinks.get(topic);
-      if (!ws && !set) continue;
+      const d = direct(room);
+      if (!ws && !set && !d) continue;
       if (bulk === null && seen.size === 0) {
         bulk = topic;
+        bulkDirect = d?.key;
         count += deliverTopic(topic, f, msg, room);
         continue;
       }
       const bulkWs = bulk === null ? undefined : members.get(bulk);
       const bulkSinks = bulk === null ? undefined : sinks.get(bulk);
       let frame: Encoded | undefined;
+      if (d && !seen.has(d.key) && d.key !== bulkDirect && !bulkWs?.has(d.key as ServerWebSocket<unknown>) && !bulkSinks?.has(d.key as Sink)) {
+        seen.add(d.key);
+        sendTo(d.sub, (frame ??= f.encode(msg, room)), topic);
+        count++;
+      }
       if (ws)
         for (const w of ws) {
-          if (seen.has(w) || bulkWs?.has(w)) continue;
+          if (seen.has(w) || bulkWs?.has(w) || w === bulkDirect) continue;
           seen.add(w);
           if (!sendEncoded(w, (frame ??= f.encode(msg, room)))) onDropped(topic);
           count++;
         }
       if (set)
         for (const s of set) {
-          if (seen.has(s) || bulkSinks?.has(s)) continue;
+          if (seen.has(s) || bulkSinks?.has(s) || s === bulkDirect) continue;
           seen.add(s);
           s.send((frame ??= f.encode(msg, room)));
           count++;
@@ -210,6 +241,9 @@ export function createHub(
       if (formats.some((x) => x.id === f.id)) throw new Error(`format ${f.id} registered twice`);
       formats.push(f);
       if (f.once) onceFormats.add(f.id);
+    },
+    directRooms(format, resolve) {
+      resolvers.set(format, resolve);
     },
     watchRooms(format, fn) {
       watchers.set(format, fn);

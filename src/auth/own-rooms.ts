@@ -11,6 +11,7 @@
  * characters. Backends may still emit to such a room and `enter_room` a client into one.
  */
 import { createHash } from "node:crypto";
+import type { Subscriber } from "../hub.ts";
 
 const ID_RANDOM_BYTES = 15;
 const ID_TAG_BYTES = 3;
@@ -39,6 +40,12 @@ export function isSocketIdShaped(room: string): boolean {
  * python-socketio's `disconnect(sid)`, `enter_room(sid, room)` and `leave_room(sid, room)`.
  */
 export interface OwnRoomOwner {
+  /**
+   * Where an emit to this room goes: the client's WebSocket, or its long-polling sink. Own
+   * rooms are not hub topics (a topic and its member set per client cost ~1.8 KiB); the hub
+   * asks here instead (`Hub.directRooms`).
+   */
+  target(): Subscriber;
   disconnect(): void;
   /** Join `room` of this namespace; false when the client holds --max-rooms already. */
   enter(room: string): boolean;

@@ -7,7 +7,7 @@
  *   → 42["leave",{"room":"time"}]                  (no ack id: no answer)
  *   → 41 | 41/ns,            leaves the namespace's rooms
  */
-import { newSocketId, releaseOwnRoom, reserveOwnRoom } from "../auth/own-rooms.ts";
+import { newSocketId, ownerOf, releaseOwnRoom, reserveOwnRoom } from "../auth/own-rooms.ts";
 import { checkJoin } from "../auth/rooms.ts";
 import { countBadFrame, countJoinFailure, dropTopic, joinBroadcast, joinRoom, leaveRoom, roomsOf } from "../connection.ts";
 import { CLOSE, type Ctx } from "../context.ts";
@@ -29,6 +29,8 @@ export interface SioHandler {
 
 export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler {
   const { hub, metrics, config } = ctx;
+  // A client's own room (its socket id) is served directly, not as a topic.
+  hub.directRooms(SIO_FORMAT_ID, (ns, room) => ownerOf(ns, room)?.target());
 
   function kick(s: Session, reason: string, code: number) {
     // `41` per namespace first: socket.io-client then reports "io server disconnect" and does not reconnect.
@@ -61,7 +63,7 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
       return;
     }
     // Own rooms (one per connected namespace) do not count against --max-rooms.
-    if (!joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, c.room, config.maxRoomsPerConnection + Object.keys(s.namespaces).length))
+    if (!joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, c.room, config.maxRoomsPerConnection))
       return refuse(s, ns, id, "too_many_rooms", `at most ${config.maxRoomsPerConnection} rooms per connection`);
     ack(s, ns, id, { ok: true });
   }
@@ -105,17 +107,19 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
       // Every client gets the namespace's emits that name no room, and those to its own room.
       joinBroadcast(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, n.ns);
       const ns = n.ns;
+      const own = sid;
       reserveOwnRoom(ns, sid, {
+        target: () => sessions().subscriber(s),
         disconnect() {
           sessions().send(s, encodeDisconnect(ns));
           disconnect(s, ns);
         },
-        enter: (room) => s.closed || joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, room, config.maxRoomsPerConnection + Object.keys(s.namespaces).length),
+        // Its own room it is in already (directly): a topic as well would deliver twice.
+        enter: (room) => s.closed || room === own || joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, room, config.maxRoomsPerConnection),
         leave(room) {
-          if (!s.closed && room !== sid) leaveRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, room);
+          if (!s.closed && room !== own) leaveRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, room);
         },
       });
-      joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, n.ns, sid, Infinity);
     }
     sessions().send(s, encodeConnect(n.ns, sid));
   }

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startRedis } from "../helpers/redis.ts";
 import { emit, startWsEmit, until, type Started } from "../helpers/server.ts";
-import { connectSio, emitAck, once } from "../helpers/sio.ts";
+import { connectSio, emitAck, once, recorder } from "../helpers/sio.ts";
 import { openWs } from "../helpers/ws.ts";
 
 let srv: Started;
@@ -33,6 +33,28 @@ describe("a Socket.IO client's own room (its socket id)", () => {
       b.close();
     });
   }
+
+  test("a multi-room emit naming a client's own room and a room it is in reaches it once", async () => {
+    for (const transports of [["websocket"], ["polling"]]) {
+      const a = await connectSio(srv.url, { transports });
+      const b = await connectSio(srv.url, { transports });
+      try {
+        expect(await emitAck(a, "join", { room: "x" })).toEqual({ ok: true });
+        expect(await emitAck(b, "join", { room: "x" })).toEqual({ ok: true });
+        const [ra, rb] = [recorder(a, "m"), recorder(b, "m")];
+        expect((await emit(srv.url, { event: "m", rooms: [a.id, "x"], data: 1 })).body.delivered).toBe(2);
+        expect((await emit(srv.url, { event: "m", rooms: ["x", a.id], data: 2 })).body.delivered).toBe(2);
+        expect((await emit(srv.url, { event: "m", rooms: [a.id, b.id], data: 3 })).body.delivered).toBe(2);
+        expect((await emit(srv.url, { event: "m", room: b.id, data: 4 })).body.delivered).toBe(1);
+        for (const want of [[1], [2], [3]]) expect(await ra.next()).toEqual(want);
+        for (const want of [[1], [2], [3], [4]]) expect(await rb.next()).toEqual(want);
+        expect([ra.got.length, rb.got.length]).toEqual([3, 4]);
+      } finally {
+        a.close();
+        b.close();
+      }
+    }
+  });
 
   test("no other client may join it, on any transport, even after the client is gone", async () => {
     const a = await connectSio(srv.url, { transports: ["websocket"] });

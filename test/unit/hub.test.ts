@@ -78,6 +78,28 @@ describe("hub: multi-room emits", () => {
     expect([both.got, onlyA.got, onlyB.got].map((g) => g.length)).toEqual([2, 2, 2]);
   });
 
+  test("direct rooms (a Socket.IO client's own room): no topic, reached once with the rooms it is in", () => {
+    const { hub, ws, sink, publishes } = setup();
+    const a = ws("a", "sio", ["x"]);
+    const b = ws("b", "sio", ["x"]);
+    const polling = sink("sio", ["x"]);
+    const own = new Map<string, object>([["sid-a", { ws: a }], ["sid-p", { sink: polling }]]);
+    hub.directRooms("sio", (ns, room) => (ns === "/" ? (own.get(room) as never) : undefined));
+    // Alone: sent to it directly, nothing published.
+    expect(hub.deliver(emit(["sid-a"]))).toBe(1);
+    expect([a.got.length, b.got.length, publishes.length]).toEqual([1, 0, 0]);
+    // With a room it is in, in either order; and with another client's own room.
+    for (const rooms of [["sid-a", "x"], ["x", "sid-a"], ["sid-p", "x", "sid-a"]]) {
+      const before = [a.got.length, b.got.length, polling.got.length];
+      expect(hub.deliver(emit(rooms))).toBe(3);
+      expect([a.got.length, b.got.length, polling.got.length]).toEqual(before.map((n) => n + 1));
+    }
+    // skipRooms leaves out the direct one too; another namespace's own rooms are not ours.
+    expect(hub.deliver(emit(["x"], { skipRooms: ["sid-a"] }))).toBe(2);
+    expect(hub.deliver(emit(["sid-a"], { namespace: "/other" }))).toBe(0);
+    expect(hub.rooms().get("sid-a")).toBeUndefined();
+  });
+
   test("SSE streams (sinks) in several rooms get it once", () => {
     const { hub, sink } = setup();
     const s1 = sink("sse", ["a", "b", "c"]);
