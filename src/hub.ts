@@ -104,11 +104,13 @@ export type Publisher = Pick<Server<unknown>, "publish">;
  *   subscriber is being closed as too slow.
  * @param opts.countDeliveries sees how many subscriptions each message reached (HTTP, Redis
  *   or any other source), for the deliveries metric; it runs on the hot path: keep it an add.
+ * @param opts.wsTopics every live WebSocket with the topics it holds: how an emit with
+ *   `except` finds the subscribers of formats that keep no member sets (rare: a linear walk).
  */
 export function createHub(
   getServer: () => Publisher | undefined,
   onDropped: (topic: string) => void = () => {},
-  opts: { countDeliveries?(n: number): void } = {},
+  opts: { countDeliveries?(n: number): void; wsTopics?(): Iterable<readonly [ServerWebSocket<unknown>, readonly string[] | null]> } = {},
 ): Hub {
   const formats: Format[] = [];
   const tapped: Array<(msg: EmitMessage) => void> = [];
@@ -116,7 +118,11 @@ export function createHub(
   const sinks = new Map<string, Set<Sink>>();
   /** room key (ns + room) → subscriptions, for stats. */
   const roomCount = new Map<string, number>();
-  /** The WebSockets of each topic of a `once` format: Bun cannot tell who is in two topics. */
+  /**
+   * The WebSockets of each topic of a `once` format: Bun cannot tell who is in two topics. Not
+   * kept for the other formats (it costs ~0.3 KiB per native connection); `except` finds their
+   * subscribers through `opts.wsTopics` instead.
+   */
   const members = new Map<string, Set<ServerWebSocket<unknown>>>();
   const onceFormats = new Set<string>();
   /**
@@ -236,6 +242,74 @@ export function createHub(
     return count;
   }
 
+  /**
+   * An emit with `except` rooms (Socket.IO's `except()`): every subscriber of its rooms (of the
+   * namespace, for a broadcast) but those in any except room, sent one by one. Once per
+   * subscriber in `once` formats, one frame per room otherwise, as without `except`.
+   */
+  function deliverExcept(f: Format, msg: EmitMessage): number {
+    const ns = msg.namespace;
+    /** Who must not get it; in `once` formats also who got it already. */
+    const out = new Set<unknown>();
+    const leaveOut = (room: string) => {
+      const t = topicOf(f.id, ns, room);
+      for (const x of members.get(t) ?? []) out.add(x);
+      for (const x of sinks.get(t) ?? []) out.add(x);
+      const d = resolvers.size > 0 ? directTarget(f.id, ns, room) : undefined;
+      if (d) out.add(d.key);
+    };
+    for (const r of msg.except ?? []) leaveOut(r);
+    if (f.once) for (const r of msg.skipRooms ?? []) leaveOut(r);
+    let count = 0;
+    if (!f.once) {
+      // No member sets here: walk each WebSocket's own topic list, one frame per room it is in.
+      const rooms = msg.rooms ?? [null];
+      const roomTopics = rooms.map((r) => topicOf(f.id, ns, r));
+      const exceptTopics = new Set((msg.except ?? []).map((r) => topicOf(f.id, ns, r)));
+      const frames: Array<Encoded | undefined> = [];
+      const frameOf = (i: number) => (frames[i] ??= f.encode(msg, rooms[i] ?? null));
+      if (roomTopics.some((t) => wsCount.has(t)))
+        for (const [w, topics] of opts.wsTopics?.() ?? []) {
+          if (!topics || topics.some((t) => exceptTopics.has(t))) continue;
+          for (let i = 0; i < rooms.length; i++)
+            if (topics.includes(roomTopics[i]!)) {
+              if (!sendEncoded(w, frameOf(i))) onDropped(roomTopics[i]!);
+              count++;
+            }
+        }
+      for (let i = 0; i < rooms.length; i++)
+        for (const s of sinks.get(roomTopics[i]!) ?? []) {
+          if (out.has(s)) continue;
+          s.send(frameOf(i));
+          count++;
+        }
+      return count;
+    }
+    for (const room of msg.rooms ?? [null]) {
+      const topic = topicOf(f.id, ns, room);
+      let frame: Encoded | undefined;
+      const d = room !== null && resolvers.size > 0 ? directTarget(f.id, ns, room) : undefined;
+      if (d && !out.has(d.key)) {
+        if (f.once) out.add(d.key);
+        sendTo(d.sub, (frame ??= f.encode(msg, room)), topic);
+        count++;
+      }
+      for (const w of members.get(topic) ?? []) {
+        if (out.has(w)) continue;
+        if (f.once) out.add(w);
+        if (!sendEncoded(w, (frame ??= f.encode(msg, room)))) onDropped(topic);
+        count++;
+      }
+      for (const s of sinks.get(topic) ?? []) {
+        if (out.has(s)) continue;
+        if (f.once) out.add(s);
+        s.send((frame ??= f.encode(msg, room)));
+        count++;
+      }
+    }
+    return count;
+  }
+
   return {
     addFormat(f) {
       if (formats.some((x) => x.id === f.id)) throw new Error(`format ${f.id} registered twice`);
@@ -305,7 +379,9 @@ export function createHub(
         if (msg.only && !msg.only.includes(f.id)) continue;
         if (!topicsPerFormat.has(f.id)) continue;
         // Encoded only for a topic with subscribers (deliverTopic), once per room.
-        if (msg.rooms === null) {
+        if (msg.except) {
+          count += deliverExcept(f, msg);
+        } else if (msg.rooms === null) {
           count += deliverTopic(topicOf(f.id, msg.namespace, null), f, msg, null);
         } else if (f.once && (msg.rooms.length > 1 || msg.skipRooms)) {
           count += deliverOnce(f, msg, msg.rooms);

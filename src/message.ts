@@ -14,6 +14,11 @@ export interface EmitMessage {
    */
   raw?: string;
   /**
+   * Rooms whose members must not get this emit (Socket.IO's `except()`): a client in any of
+   * them is left out, whatever other rooms of the emit it is in.
+   */
+  except?: string[];
+  /**
    * Set when the arguments carried bytes (src/ingest/binary.ts): `args` then holds them as
    * base64 text, and this holds Socket.IO's form, placeholders plus the bytes in order.
    */

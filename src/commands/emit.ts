@@ -21,7 +21,7 @@ const isNegativeNumber = (a: string) => /^-\d/.test(a);
 export function emitRequest(rawArgs: string[], env: Record<string, string | undefined> = process.env): { ok: true; value: EmitRequest } | { ok: false; issues: string[] } {
   // Negative numbers are positionals: shield them from the flag scanner.
   const shielded = rawArgs.map((a) => (isNegativeNumber(a) ? `\u0000${a}` : a));
-  const scan = scanFlags(shielded, new Set(["room", "namespace", "url", "secret"]));
+  const scan = scanFlags(shielded, new Set(["room", "except", "namespace", "url", "secret"]));
   const issues = scan.ok ? [] : [...scan.issues];
   const flags = scan.ok ? scan.flags : {};
   const positionals = scan.ok ? scan.positionals.map((p) => p.replace(/^\u0000/, "")) : [];
@@ -47,6 +47,12 @@ export function emitRequest(rawArgs: string[], env: Record<string, string | unde
   }
   if (rooms.length === 1) body.room = rooms[0];
   else if (rooms.length > 1) body.rooms = rooms;
+  const except = flags.except ?? [];
+  for (const room of except) {
+    const r = parseRoom(room);
+    if (!r.ok) issues.push(`--except ${JSON.stringify(room)}: ${r.error}`);
+  }
+  if (except.length > 0) body.except = except;
   const namespace = flags.namespace?.at(-1);
   if (namespace !== undefined) {
     const ns = parseNamespace(namespace);
@@ -74,6 +80,7 @@ export default defineCommand({
     event: { type: "positional", description: "event name", required: false },
     data: { type: "positional", description: "JSON data (omit for none; - reads stdin)", required: false },
     room: { type: "string", description: "room (repeat for several; omit to broadcast)" },
+    except: { type: "string", description: "leave out the members of this room (repeatable)" },
     namespace: { type: "string", description: "Socket.IO namespace (default /)" },
     url: { type: "string", description: "ws-emit base URL (env WS_EMIT_URL; default http://127.0.0.1:8899)" },
     secret: { type: "string", description: "emit secret (env SECRET / WS_EMIT_SECRET)" },

@@ -36,7 +36,13 @@ export default defineCommand({
     const hub = createHub(
       () => running?.listeners,
       () => metrics.inc("ws_emit_drops_total", { reason: "backpressure" }),
-      { countDeliveries: (n) => deliveries.inc(n) },
+      {
+        countDeliveries: (n) => deliveries.inc(n),
+        // For emits with `except`: every WebSocket and the topics it holds.
+        *wsTopics() {
+          for (const ws of running?.ctx.sockets ?? []) yield [ws, ws.data.conn.topics] as const;
+        },
+      },
     );
     hub.addFormat(nativeFormat);
     hub.addFormat(sioFormat);

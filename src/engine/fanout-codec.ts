@@ -3,9 +3,9 @@
  *
  * One JSON array per Redis message, positional to stay small (measured in bench/fanout-codec.ts):
  *   emit:   ["e", node, event, namespace, rooms|null, args] + [raw|null, only|null, skipRooms|null,
- *           binary] as far as the message has them (skipRooms: a part of a multi-room emit split
- *           over shards; binary: [placeholder args, [base64 of each attachment]] when the emit
- *           carried bytes, see src/ingest/binary.ts)
+ *           extra] as far as the message has them (skipRooms: a part of a multi-room emit split
+ *           over shards; extra: {"bin": [placeholder args, [base64 of each attachment]]} when the
+ *           emit carried bytes (src/ingest/binary.ts), {"except": [rooms]} for except())
  *   canary: ["c", node, seq]
  * `node` is the sender's id: a node skips its own emits (it delivered them locally already)
  * and only listens to its own canaries.
@@ -15,10 +15,12 @@ import type { EmitMessage } from "../message.ts";
 export type Fanout = { kind: "emit"; node: string; msg: EmitMessage } | { kind: "canary"; node: string; seq: number };
 
 export function encodeEmit(node: string, msg: EmitMessage): string {
-  const base = ["e", node, msg.event, msg.namespace, msg.rooms, msg.args];
-  if (msg.binary !== undefined) {
-    const b64 = msg.binary.buffers.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64"));
-    base.push(msg.raw ?? null, msg.only ?? null, msg.skipRooms ?? null, [msg.binary.args, b64]);
+  const base: unknown[] = ["e", node, msg.event, msg.namespace, msg.rooms, msg.args];
+  if (msg.binary !== undefined || msg.except !== undefined) {
+    const extra: { bin?: [unknown[], string[]]; except?: string[] } = {};
+    if (msg.binary) extra.bin = [msg.binary.args, msg.binary.buffers.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64"))];
+    if (msg.except) extra.except = msg.except;
+    base.push(msg.raw ?? null, msg.only ?? null, msg.skipRooms ?? null, extra);
   } else if (msg.skipRooms !== undefined) base.push(msg.raw ?? null, msg.only ?? null, msg.skipRooms);
   else if (msg.only !== undefined) base.push(msg.raw ?? null, msg.only);
   else if (msg.raw !== undefined) base.push(msg.raw);
@@ -44,23 +46,27 @@ export function decodeFanout(text: string): { ok: true; value: Fanout } | { ok: 
     return { ok: true, value: { kind: "canary", node, seq: x[2] } };
   }
   if (x[0] === "e") {
-    const [, , event, namespace, rooms, args, raw, only, skip, binary] = x;
+    const [, , event, namespace, rooms, args, raw, only, skip, extra] = x;
     if (x.length < 6 || x.length > 10 || typeof event !== "string" || typeof namespace !== "string" || !Array.isArray(args))
       return { ok: false, error: "malformed emit" };
     if (rooms !== null && !isStrings(rooms)) return { ok: false, error: "malformed emit rooms" };
     if (x.length >= 7 && raw !== null && typeof raw !== "string") return { ok: false, error: "malformed emit raw" };
     if (x.length >= 8 && !isStrings(only) && !(x.length >= 9 && only === null)) return { ok: false, error: "malformed emit formats" };
     if (x.length >= 9 && !isStrings(skip) && !(x.length === 10 && skip === null)) return { ok: false, error: "malformed emit skipRooms" };
-    if (x.length === 10 && !(Array.isArray(binary) && binary.length === 2 && Array.isArray(binary[0]) && isStrings(binary[1])))
-      return { ok: false, error: "malformed emit binary" };
+    const ex = (x.length === 10 ? extra : {}) as { bin?: unknown; except?: unknown } | null;
+    if (typeof ex !== "object" || ex === null || Array.isArray(ex)) return { ok: false, error: "malformed emit extras" };
+    const bin = ex.bin;
+    if (bin !== undefined && !(Array.isArray(bin) && bin.length === 2 && Array.isArray(bin[0]) && isStrings(bin[1]))) return { ok: false, error: "malformed emit binary" };
+    if (ex.except !== undefined && !isStrings(ex.except)) return { ok: false, error: "malformed emit except" };
     const msg: EmitMessage = { event, namespace, rooms: rooms as string[] | null, args };
     if (typeof raw === "string") msg.raw = raw;
     if (x.length >= 8 && only !== null) msg.only = only as string[];
     if (x.length >= 9 && skip !== null) msg.skipRooms = skip as string[];
-    if (x.length === 10) {
-      const [sioArgs, b64] = binary as [unknown[], string[]];
+    if (bin !== undefined) {
+      const [sioArgs, b64] = bin as [unknown[], string[]];
       msg.binary = { args: sioArgs, buffers: b64.map((b) => new Uint8Array(Buffer.from(b, "base64"))) };
     }
+    if (ex.except !== undefined) msg.except = ex.except as string[];
     return { ok: true, value: { kind: "emit", node, msg } };
   }
   return { ok: false, error: `unknown kind ${JSON.stringify(x[0])}` };

@@ -1,7 +1,8 @@
 /**
  * The emit object, as taken by POST /emit and the Redis JSON channel. Pure.
  * `{"event":"update","room":"time","data":{…},"namespace":null,"secret":"…"}`
- * plus `rooms: [...]` (many rooms in one call) and `args: [...]` (several arguments).
+ * plus `rooms: [...]` (many rooms in one call), `except: [...]` (leave out the members of
+ * these rooms, as Socket.IO's `except()`) and `args: [...]` (several arguments).
  */
 import { parseNamespace, parseRoom } from "../rooms.ts";
 import type { EmitMessage } from "../message.ts";
@@ -50,6 +51,20 @@ export function parseEmit(x: unknown): EmitParse {
     if (rooms.length === 0) return { ok: false, error: '"rooms" is empty: omit it to broadcast to everyone' };
   }
 
+  let except: string[] | undefined;
+  if (o.except !== undefined && o.except !== null) {
+    const list = typeof o.except === "string" ? [o.except] : o.except;
+    if (!Array.isArray(list)) return { ok: false, error: '"except" must be a room name or an array of them' };
+    if (list.length > MAX_ROOMS_PER_EMIT) return { ok: false, error: `"except" has more than ${MAX_ROOMS_PER_EMIT} entries` };
+    except = [];
+    for (const item of list) {
+      const r = parseRoom(item);
+      if (!r.ok) return { ok: false, error: `"except": ${r.error}` };
+      if (!except.includes(r.room)) except.push(r.room);
+    }
+    if (except.length === 0) except = undefined;
+  }
+
   let args: unknown[];
   if (o.args !== undefined) {
     if (!Array.isArray(o.args)) return { ok: false, error: '"args" must be an array of arguments' };
@@ -57,5 +72,7 @@ export function parseEmit(x: unknown): EmitParse {
     args = o.args;
   } else args = o.data === undefined ? [] : [o.data];
 
-  return { ok: true, value: { event: o.event as string, args, namespace: ns.ns, rooms }, secret: o.secret };
+  const value: EmitMessage = { event: o.event as string, args, namespace: ns.ns, rooms };
+  if (except) value.except = except;
+  return { ok: true, value, secret: o.secret };
 }

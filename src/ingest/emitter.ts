@@ -7,9 +7,7 @@
  * the target from the message itself, so the channel only has to match `socket.io#*`.
  *
  * - `rooms` empty → every client of the namespace; otherwise those rooms.
- * - `except` non-empty → refused with an error: ws-emit delivers per room and cannot leave
- *   out members of another room, and sending to the very clients a backend excluded would
- *   be worse than not sending.
+ * - `except` → the members of those rooms are left out (each client, on every transport).
  * - `flags` (`volatile`, `compress`) are delivery hints: ignored.
  * - Binary arguments (Buffers) are carried: Socket.IO clients get binary attachments, the text
  *   formats base64 (src/ingest/binary.ts).
@@ -48,13 +46,12 @@ export function parseEmitterMessage(payload: Uint8Array, maxBytes = 16 * 1024 * 
   if (!Array.isArray(data) || data.length === 0) return { ok: false, error: "packet data must be [event, ...args]" };
 
   const except = opts.except;
-  if (except !== undefined && except !== null && (!Array.isArray(except) || except.length > 0))
-    return { ok: false, error: "except() is not supported: ws-emit cannot leave out the members of a room" };
+  if (except !== undefined && except !== null && !Array.isArray(except)) return { ok: false, error: "except must be an array" };
   const rooms = opts.rooms;
   if (rooms !== undefined && rooms !== null && !Array.isArray(rooms)) return { ok: false, error: "rooms must be an array" };
 
   const args = data.slice(1);
-  const p = parseEmit({ event: data[0], namespace: packet.nsp, rooms: rooms && rooms.length > 0 ? rooms : undefined, args });
+  const p = parseEmit({ event: data[0], namespace: packet.nsp, rooms: rooms && rooms.length > 0 ? rooms : undefined, except, args });
   if (!p.ok) return { ok: false, error: p.error };
   const b = withBinary(p.value);
   if (!b.ok) return b;

@@ -65,6 +65,10 @@ for (const bin of [false, true]) {
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout).delivered).toBe(1);
       expect(await c.next()).toEqual({ type: "event", room: "jobs", event: "progress", data: { pct: 50 } });
+      // --except leaves out the members of a room: c is in "jobs" only, so it still gets it.
+      const ex = await runWsEmit(["emit", "progress", "2", "--room", "jobs", "--except", "muted", "--url", srv.url, "--secret", "s3"], { bin });
+      expect(JSON.parse(ex.stdout).delivered).toBe(1);
+      expect(await c.next()).toEqual({ type: "event", room: "jobs", event: "progress", data: 2 });
       const bad = await runWsEmit(["emit", "progress", "--url", srv.url, "--secret", "wrong"], { bin });
       expect(bad.code).toBe(1);
       expect(bad.stderr).toContain("forbidden");
@@ -78,6 +82,7 @@ for (const bin of [false, true]) {
         [["emit", "update", "1", "--bogus", "x"], "unknown flag --bogus"],
         [["emit", "update", "1", "--url", "ftp://x"], "--url"],
         [["emit", "update", "1", "--room", "a b"], "--room"],
+        [["emit", "update", "1", "--except", "a b"], "--except"],
         [["emit", "update", "1", "--room"], "--room needs a value"],
         [["emit", "update", "1", "extra"], "unexpected argument"],
         [["emit", "connect", "1"], 'EVENT "connect": "connect" is reserved'],

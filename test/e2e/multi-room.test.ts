@@ -116,6 +116,39 @@ describe("one node, POST /emit with rooms [a, b]", () => {
   });
 });
 
+describe("except: rooms whose members are left out (one node, and across two on Redis)", () => {
+  test("POST /emit with except: clients of every kind in an except room get nothing, the rest as usual", { timeout: 20_000 }, async () => {
+    await using redis = await startRedis();
+    await using n1 = await startWsEmit(["--redis", redis.url]);
+    await using n2 = await startWsEmit(["--redis", redis.url]);
+    await n2.waitForLine(/redis fan-out healthy/);
+    for (const [target, via] of [[n1, n1], [n2, n1]] as const) {
+      // Every client is in a and b; the banned ones are in "banned" as well.
+      const ok = await clientsIn(target, "ex");
+      const banned = await clientsIn(target, "ex");
+      for (const s of [banned.sioWs, banned.sioPoll]) expect(await emitAck(s, "join", { room: "banned" })).toEqual({ ok: true });
+      banned.native.send({ type: "join", room: "banned" });
+      await banned.native.next((m) => m.type === "joined" && m.room === "banned");
+      const sseBanned = openEventSource(`${target.url}/sse?room=a&room=b&room=banned`, ["ex", "mark"]);
+      await sseBanned.opened;
+      const r = await emit(via.url, { event: "ex", rooms: ["a", "b"], except: ["banned"], data: 1 });
+      expect(r.status).toBe(200);
+      await emit(via.url, { event: "mark", room: "b" });
+      await expectOnce(ok, "ex", 1);
+      await Promise.all([banned.sioWsMark.next(), banned.sioPollMark.next(), banned.native.next((m) => m.event === "mark"), sseBanned.next((e) => e.type === "mark")]);
+      expect([banned.sioWsGot.got, banned.sioPollGot.got]).toEqual([[], []]);
+      expect(banned.native.received.filter((m) => m.event === "ex")).toEqual([]);
+      expect(sseBanned.received.filter((e) => e.type === "ex")).toEqual([]);
+      ok.close();
+      banned.close();
+      sseBanned.close();
+    }
+    // Bad except values are a 400 naming the field.
+    const bad = await emit(n1.url, { event: "ex", except: ["has space"] });
+    expect([bad.status, bad.body.message]).toEqual([400, expect.stringContaining('"except"')]);
+  });
+});
+
 describe("two nodes on one Redis", () => {
   let redis: RedisServer;
   let a: Started, b: Started;

@@ -42,7 +42,8 @@ function setup() {
       return n;
     },
   };
-  const hub = createHub(() => publisher as never);
+  // wsTopics as the server gives it: every socket with the topics it holds.
+  const hub = createHub(() => publisher as never, undefined, { wsTopics: () => sockets.map((w) => [asWs(w), [...w.topics]] as const) });
   const native: Format = { id: "n", encode: (m, room) => JSON.stringify({ room, event: m.event }) };
   const sio: Format = { id: "sio", once: true, encode: (m) => `42${JSON.stringify([m.event, ...m.args])}` };
   const sse: Format = { id: "sse", once: true, encode: (m, room) => `event: ${m.event}\ndata: ${room}\n\n` };
@@ -98,6 +99,26 @@ describe("hub: multi-room emits", () => {
     expect(hub.deliver(emit(["x"], { skipRooms: ["sid-a"] }))).toBe(2);
     expect(hub.deliver(emit(["sid-a"], { namespace: "/other" }))).toBe(0);
     expect(hub.rooms().get("sid-a")).toBeUndefined();
+  });
+
+  test("except rooms: their members are left out on every format, whatever other rooms they are in", () => {
+    const { hub, ws, sink } = setup();
+    const banned = ws("banned", "sio", ["a", "banned"]);
+    const fine = ws("fine", "sio", ["a", "b"]);
+    const nBanned = ws("nb", "n", ["a", "banned"]);
+    const nFine = ws("nf", "n", ["a", "b"]);
+    const sseBanned = sink("sse", ["a", "banned"]);
+    const sseFine = sink("sse", ["a"]);
+    // Two rooms: once per Socket.IO/SSE subscriber, one frame per room for native.
+    expect(hub.deliver(emit(["a", "b"], { except: ["banned"] }))).toBe(4);
+    expect([banned.got.length, fine.got.length, nBanned.got.length, nFine.got.length, sseBanned.got.length, sseFine.got.length]).toEqual([0, 1, 0, 2, 0, 1]);
+    // A broadcast with except: everyone subscribed to the namespace broadcast but the banned.
+    const all = ws("all", "sio", [null as unknown as string]);
+    const allBanned = ws("allb", "sio", [null as unknown as string, "banned"]);
+    expect(hub.deliver(emit(null, { except: ["banned"] }))).toBe(1);
+    expect([all.got.length, allBanned.got.length]).toEqual([1, 0]);
+    // An except room nobody is in leaves nobody out.
+    expect(hub.deliver(emit(["b"], { except: ["nobody"] }))).toBe(2);
   });
 
   test("SSE streams (sinks) in several rooms get it once", () => {

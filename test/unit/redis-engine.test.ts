@@ -61,8 +61,14 @@ describe("fan-out codec", () => {
     for (const x of [m, { ...m, skipRooms: ["x"] }, { ...m, raw: "v", only: ["sio"] }])
       expect(decodeFanout(encodeEmit("n1", x))).toEqual({ ok: true, value: { kind: "emit", node: "n1", msg: x } });
     const wire = JSON.parse(encodeEmit("n1", m));
-    expect(wire.slice(6)).toEqual([null, null, null, [[{ _placeholder: true, num: 0 }], ["AP8="]]]);
-    expect(decodeFanout(JSON.stringify([...wire.slice(0, 9), [[], [1]]]))).toEqual({ ok: false, error: "malformed emit binary" });
+    expect(wire.slice(6)).toEqual([null, null, null, { bin: [[{ _placeholder: true, num: 0 }], ["AP8="]] }]);
+    expect(decodeFanout(JSON.stringify([...wire.slice(0, 9), { bin: [[], [1]] }]))).toEqual({ ok: false, error: "malformed emit binary" });
+    expect(decodeFanout(JSON.stringify([...wire.slice(0, 9), [1]]))).toEqual({ ok: false, error: "malformed emit extras" });
+  });
+  test("except rooms travel too", () => {
+    for (const x of [{ ...msg, except: ["banned"] }, { ...msg, rooms: null, except: ["a", "b"], skipRooms: ["s"] }])
+      expect(decodeFanout(encodeEmit("n1", x))).toEqual({ ok: true, value: { kind: "emit", node: "n1", msg: x } });
+    expect(decodeFanout(JSON.stringify(["e", "n", "x", "/", null, [], null, null, null, { except: [1] }]))).toEqual({ ok: false, error: "malformed emit except" });
   });
   test("compact: a small emit costs little more than its JSON payload", () => {
     const wire = encodeEmit("0123456789ab", { event: "update", args: [{ time: 1639178370 }], namespace: "/", rooms: ["time"] });

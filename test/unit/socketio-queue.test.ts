@@ -152,8 +152,13 @@ describe("@socket.io/redis-emitter messages (notepack.io msgpack)", () => {
     });
   });
 
-  test("except, garbage and non-events", () => {
-    expect(parseEmitterMessage(msg({ type: 2, data: ["a"], nsp: "/" }, { rooms: [], except: ["r"], flags: {} }))).toEqual({ ok: false, error: expect.stringContaining("except") });
+  test("except rooms are carried; garbage and non-events", () => {
+    expect(parseEmitterMessage(msg({ type: 2, data: ["a"], nsp: "/" }, { rooms: [], except: ["r", "s"], flags: {} }))).toEqual({
+      ok: true,
+      kind: "emit",
+      value: { event: "a", args: [], rooms: null, namespace: "/", except: ["r", "s"] },
+    });
+    expect(parseEmitterMessage(msg({ type: 2, data: ["a"], nsp: "/" }, { rooms: [], except: "r" }))).toEqual({ ok: false, error: "except must be an array" });
     expect(parseEmitterMessage(msg({ type: 0, nsp: "/" }, {}))).toMatchObject({ ok: true, kind: "ignored" });
     expect(parseEmitterMessage(text("not msgpack at all")).ok).toBe(false);
     expect(parseEmitterMessage(new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff])).ok).toBe(false);
