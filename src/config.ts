@@ -281,7 +281,8 @@ export function parseEnvFile(text: string, fileName: string): { ok: true; values
       // A comment after the value is fine here (systemd's EnvironmentFile= may not agree: keep
       // comments on their own lines in a file the unit also reads).
       if (rest !== "" && !rest.startsWith("#")) {
-        issues.push(`${fileName}:${i + 1}: unexpected text after the closing quote: ${JSON.stringify(rest.slice(0, 40))}`);
+        // The value is not shown: it may be a secret.
+        issues.push(`${fileName}:${i + 1}: unexpected text after the closing quote (a quote inside the value? use the other quote kind or \\")`);
         return;
       }
       v = v.slice(1, end);

@@ -54,7 +54,8 @@ export interface Sink {
 function sendEncoded(ws: ServerWebSocket<unknown>, f: Encoded): boolean {
   if (typeof f === "string") return ws.send(f, false) !== 0;
   let ok = true;
-  for (const p of f.parts) if (ws.send(p, false) === 0) ok = false;
+  // Bun answers 0 for an empty frame too (an empty bytes attachment): that one is no drop.
+  for (const p of f.parts) if (ws.send(p, false) === 0 && p.length > 0) ok = false;
   return ok;
 }
 
@@ -62,7 +63,7 @@ function sendEncoded(ws: ServerWebSocket<unknown>, f: Encoded): boolean {
 function publishEncoded(server: Publisher, topic: string, f: Encoded): boolean {
   if (typeof f === "string") return server.publish(topic, f, false) !== 0;
   let ok = true;
-  for (const p of f.parts) if (server.publish(topic, p, false) === 0) ok = false;
+  for (const p of f.parts) if (server.publish(topic, p, false) === 0 && p.length > 0) ok = false;
   return ok;
 }
 

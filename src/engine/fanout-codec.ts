@@ -10,12 +10,14 @@
  * `node` is the sender's id: a node skips its own emits (it delivered them locally already)
  * and only listens to its own canaries.
  */
+import { textArgsOf } from "../ingest/binary.ts";
 import type { EmitMessage } from "../message.ts";
 
 export type Fanout = { kind: "emit"; node: string; msg: EmitMessage } | { kind: "canary"; node: string; seq: number };
 
 export function encodeEmit(node: string, msg: EmitMessage): string {
-  const base: unknown[] = ["e", node, msg.event, msg.namespace, msg.rooms, msg.args];
+  // With bytes, the text form of the arguments is rebuilt from Socket.IO's form on arrival.
+  const base: unknown[] = ["e", node, msg.event, msg.namespace, msg.rooms, msg.binary ? [] : msg.args];
   if (msg.binary !== undefined || msg.except !== undefined) {
     const extra: { bin?: [unknown[], string[]]; except?: string[] } = {};
     if (msg.binary) extra.bin = [msg.binary.args, msg.binary.buffers.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64"))];
@@ -65,6 +67,7 @@ export function decodeFanout(text: string): { ok: true; value: Fanout } | { ok: 
     if (bin !== undefined) {
       const [sioArgs, b64] = bin as [unknown[], string[]];
       msg.binary = { args: sioArgs, buffers: b64.map((b) => new Uint8Array(Buffer.from(b, "base64"))) };
+      msg.args = textArgsOf(msg.binary);
     }
     if (ex.except !== undefined) msg.except = ex.except as string[];
     return { ok: true, value: { kind: "emit", node, msg } };

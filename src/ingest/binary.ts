@@ -11,8 +11,8 @@
  */
 import type { EmitMessage } from "../message.ts";
 
-/** Deeper than any pickle or msgpack we accept (the pickle decoder stops at 100). */
-const MAX_DEPTH = 200;
+/** Deeper than any pickle we accept (the decoder stops at 100) and than sane msgpack. */
+const MAX_DEPTH = 1000;
 
 export type BinarySplit = { ok: true; text: unknown[]; binary: NonNullable<EmitMessage["binary"]> | null } | { ok: false; error: string };
 
@@ -29,7 +29,7 @@ export function splitBinary(args: unknown[]): BinarySplit {
     if (v instanceof Uint8Array || v instanceof ArrayBuffer) {
       const bytes = v instanceof Uint8Array ? v : new Uint8Array(v);
       buffers.push(bytes);
-      return { text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64"), sio: { _placeholder: true, num: buffers.length - 1 } };
+      return { text: toBase64(bytes), sio: { _placeholder: true, num: buffers.length - 1 } };
     }
     if (typeof v !== "object" || v === null) return null;
     if (Array.isArray(v)) {
@@ -70,4 +70,24 @@ export function withBinary(msg: EmitMessage): { ok: true } | { ok: false; error:
     msg.binary = s.binary;
   }
   return { ok: true };
+}
+
+const toBase64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
+
+/**
+ * The text form back from Socket.IO's form: each placeholder replaced by its bytes in base64.
+ * (The fan-out between nodes sends only the Socket.IO form and the bytes.)
+ */
+export function textArgsOf(binary: NonNullable<EmitMessage["binary"]>): unknown[] {
+  const { buffers } = binary;
+  const walk = (v: unknown, depth: number): unknown => {
+    if (typeof v !== "object" || v === null || depth > MAX_DEPTH) return v;
+    if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
+    const o = v as Record<string, unknown>;
+    if (o._placeholder === true && typeof o.num === "number" && buffers[o.num] !== undefined && Object.keys(o).length === 2) return toBase64(buffers[o.num]!);
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(o)) out[k] = walk(x, depth + 1);
+    return out;
+  };
+  return binary.args.map((a) => walk(a, 1));
 }

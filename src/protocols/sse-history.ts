@@ -59,6 +59,8 @@ export function createSseHistory(size: number, tag: string = crypto.randomUUID()
       for (let s = Math.max(last + 1, seq - size + 1); s <= seq; s++) {
         const e = ring[s % size];
         if (!e || e.seq !== s) continue;
+        // Left out live (except rooms), left out on replay too.
+        if (e.msg.except?.some((r) => rooms.has(r))) continue;
         if (e.msg.rooms === null) out.push({ msg: e.msg, room: null });
         else {
           // A part of a multi-room emit split over cluster shards: another part reaches this stream.

@@ -97,6 +97,18 @@ print(json.dumps(value, default=default))`);
     expect((r as any).error).toMatch(/more than|deeper than/);
   });
 
+  test("the same big str or bytes referenced many times is bounded by its expanded size", () => {
+    // ~40 KB of pickle that would be 40 MB of text: every delivery would encode all of it.
+    for (const value of ["'x' * 40_000", "bytes(40_000)"]) {
+      const p = hex(python(`import pickle; v = ${value}; print(pickle.dumps([v] * 1000, protocol=4).hex())`));
+      expect(p.length).toBeLessThan(50_000);
+      expect(decodePickle(p, { maxBytes: 1024 * 1024 })).toEqual({ ok: false, error: expect.stringContaining("bytes of text (memo references repeat its data)") });
+      // Shared a few times (as pickle memoizes repeated strings anyway) is fine.
+      const few = hex(python(`import pickle; v = ${value}; print(pickle.dumps([v] * 3, protocol=4).hex())`));
+      expect(decodePickle(few, { maxBytes: 1024 * 1024 }).ok).toBe(true);
+    }
+  });
+
   test("limits: size and depth", () => {
     const p = hex(python("import pickle; print(pickle.dumps('x' * 2000, protocol=4).hex())"));
     expect(decodePickle(p, { maxBytes: 1000 })).toEqual({ ok: false, error: expect.stringContaining("limit of 1000") });

@@ -58,7 +58,8 @@ describe("fan-out codec", () => {
   });
   test("an emit with bytes carries Socket.IO's form and the bytes (base64 on the wire)", () => {
     const m = { ...msg, args: ["AP8="], binary: { args: [{ _placeholder: true, num: 0 }], buffers: [new Uint8Array([0, 255])] } };
-    for (const x of [m, { ...m, skipRooms: ["x"] }, { ...m, raw: "v", only: ["sio"] }])
+    const nested = { ...msg, args: [{ img: "AAH/", n: 1, l: ["AP8=", 2] }], binary: { args: [{ img: { _placeholder: true, num: 1 }, n: 1, l: [{ _placeholder: true, num: 0 }, 2] }], buffers: [new Uint8Array([0, 255]), new Uint8Array([0, 1, 255])] } };
+    for (const x of [m, nested, { ...m, skipRooms: ["x"] }, { ...m, raw: "v", only: ["sio"] }])
       expect(decodeFanout(encodeEmit("n1", x))).toEqual({ ok: true, value: { kind: "emit", node: "n1", msg: x } });
     const wire = JSON.parse(encodeEmit("n1", m));
     expect(wire.slice(6)).toEqual([null, null, null, { bin: [[{ _placeholder: true, num: 0 }], ["AP8="]] }]);
