@@ -86,6 +86,12 @@ function clusterInfo(cluster: boolean | null) {
 /** Set or delete a roomspace secret (in-memory engine, or Redis when configured). */
 export async function handleRoomspaceSecret(ctx: Ctx, req: Request, ip: string, name: string): Promise<Response> {
   if (!isValidRoomspace(name)) throw new HttpError(400, "bad_request", "a roomspace name may only use letters, digits, '.', '_' and '-'");
+  // A secret from --roomspace-secret is checked before any stored one, with or without Redis:
+  // changing it here would look done and change nothing (with Redis) or last until a restart.
+  if (ctx.config.roomspaceSecrets.has(name)) {
+    authorize(ctx, req, ip, undefined);
+    throw new HttpError(409, "conflict", `roomspace "${name}" has its secret from --roomspace-secret: change it there`);
+  }
   if (req.method === "DELETE") {
     authorize(ctx, req, ip, undefined);
     await storeSecret(ctx, name, null);

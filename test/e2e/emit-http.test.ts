@@ -154,6 +154,20 @@ describe("roomspace secrets over HTTP", () => {
     expect(await c.next()).toMatchObject({ type: "error", code: "forbidden" });
     c.close();
   });
+
+  test("a roomspace whose secret comes from --roomspace-secret is not changed over HTTP (409)", async () => {
+    await using s = await startWsEmit(["--secret", "123", "--roomspace-secret", "dir=S3cret"]);
+    const headers = { "Content-Type": "application/json", Authorization: "Bearer 123" };
+    const put = await fetch(`${s.url}/roomspaces/dir/secret`, { method: "PUT", headers, body: '{"secret":"other"}' });
+    expect([put.status, ((await put.json()) as any).error]).toEqual([409, "conflict"]);
+    expect((await fetch(`${s.url}/roomspaces/dir/secret`, { method: "DELETE", headers })).status).toBe(409);
+    // Without the emit secret it is still a 403 first.
+    expect((await fetch(`${s.url}/roomspaces/dir/secret`, { method: "DELETE" })).status).toBe(403);
+    const c = await openWs(`${s.wsUrl}/ws`);
+    c.send({ type: "join", room: "dir::a", secret: "S3cret" });
+    expect(await c.next()).toEqual({ type: "joined", room: "dir::a" });
+    c.close();
+  });
 });
 
 // With no --secret, "only clients on this machine may emit". A reverse proxy on this machine
