@@ -6,6 +6,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { chromium, type Browser } from "playwright-core";
+import { Emitter } from "@socket.io/redis-emitter";
+import Redis from "ioredis";
+import { startRedis } from "../helpers/redis.ts";
 import { emit, startWsEmit, type Started } from "../helpers/server.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -69,5 +72,35 @@ describe.skipIf(!existsSync(CHROMIUM))("headless Chromium (needs /usr/bin/chromi
     await emit(srv.url, { event: "update", room: "lobby", data: { n: 1 }, secret: SECRET });
     await page.waitForFunction('document.querySelector("#log li.event[data-event=update]")?.textContent.includes(\'{"n":1}\') === true');
     await page.close();
+  });
+
+  test("bytes from a backend arrive as an ArrayBuffer, over WebSocket and long-polling", { timeout: 30_000 }, async () => {
+    await using redis = await startRedis();
+    await using node = await startWsEmit(["--redis", redis.url]);
+    await node.waitForLine(/\[redis-ingest\] subscribed/);
+    const page = await browser.newPage();
+    await page.goto(`${node.url}/`);
+    await page.addScriptTag({ url: "/socket.io/socket.io.min.js" });
+    // Two clients in the page: one straight on WebSocket, one that stays on long-polling.
+    await page.evaluate(`new Promise((resolve) => {
+      window.got = {};
+      let up = 0;
+      for (const t of ["websocket", "polling"]) {
+        const s = io({ transports: [t] });
+        s.on("bin", (a, meta) => (window.got[t] = { isArrayBuffer: a instanceof ArrayBuffer, bytes: Array.from(new Uint8Array(a)), meta }));
+        s.on("connect", () => ++up === 2 && resolve());
+      }
+    })`);
+    const pub = new Redis(redis.url);
+    pub.on("error", () => {});
+    try {
+      new Emitter(pub).emit("bin", Buffer.from([0, 1, 2, 253, 254, 255]), { name: "x.bin" });
+      await page.waitForFunction("window.got.websocket && window.got.polling", undefined, { timeout: 10_000 });
+      const want = { isArrayBuffer: true, bytes: [0, 1, 2, 253, 254, 255], meta: { name: "x.bin" } };
+      expect(await page.evaluate("window.got")).toEqual({ websocket: want, polling: want });
+    } finally {
+      pub.disconnect();
+      await page.close();
+    }
   });
 });
