@@ -121,7 +121,7 @@ describe("except: rooms whose members are left out (one node, and across two on 
     await using redis = await startRedis();
     await using n1 = await startWsEmit(["--redis", redis.url]);
     await using n2 = await startWsEmit(["--redis", redis.url]);
-    await n2.waitForLine(/redis fan-out healthy/);
+    await Promise.all([n1.waitForLine(/redis fan-out healthy/), n2.waitForLine(/redis fan-out healthy/)]);
     for (const [target, via] of [[n1, n1], [n2, n1]] as const) {
       // Every client is in a and b; the banned ones are in "banned" as well.
       const ok = await clientsIn(target, "ex");

@@ -84,6 +84,8 @@ describe("across nodes (Redis)", () => {
     await using redis = await startRedis();
     await using n1 = await startWsEmit(["--redis", redis.url]);
     await using n2 = await startWsEmit(["--redis", redis.url]);
+    // Both subscribed to the fan-out before n2 emits to a client of n1.
+    await Promise.all([n1.waitForLine(/redis fan-out healthy/), n2.waitForLine(/redis fan-out healthy/)]);
     const victim = await connectSio(n1.url, { transports: ["websocket"] });
     const attacker = await connectSio(n2.url, { transports: ["websocket"] });
     try {
