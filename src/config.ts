@@ -154,7 +154,7 @@ export const SETTINGS: Setting[] = [
   { key: "host", flag: "address", env: ["ADDRESS", "WS_EMIT_ADDRESS"], parse: (r) => parseAddress(last(r)), help: "HOST:PORT to listen on (IPv6: [::1]:8899; port 0 = any free port)" },
   { key: "cors", flag: "cors", env: ["CORS", "WS_EMIT_CORS"], parse: corsList, repeatable: true, help: "allowed browser origins, space-separated or repeated; * = any" },
   { key: "secret", flag: "secret", env: ["SECRET", "WS_EMIT_SECRET"], parse: optStr, help: "secret for POST /emit and admin endpoints (unset: emit from loopback only)" },
-  { key: "redis", flag: "redis", env: ["REDIS", "WS_EMIT_REDIS"], parse: redisUrl, help: "Redis URL for Redis ingest, roomspace secrets in Redis and scale-out; none = in-memory, one node" },
+  { key: "redis", flag: "redis", env: ["REDIS", "WS_EMIT_REDIS"], parse: redisUrl, help: "Redis URL for Redis ingest, roomspace secrets in Redis and scale-out (default redis://localhost:6379/0); none = in-memory, one node" },
   { key: "logLevel", flag: "log-level", env: ["LOG_LEVEL", "WS_EMIT_LOG_LEVEL"], parse: oneOf(["silent", "error", "warn", "info", "debug", "trace"] as const), help: "silent|error|warn|info|debug|trace" },
   { key: "logFormat", flag: "log-format", env: ["LOG_FORMAT", "WS_EMIT_LOG_FORMAT"], parse: oneOf(["pretty", "json"] as const), help: "pretty|json (JSON lines)" },
   { key: "roomspaceSecrets", flag: "roomspace-secret", env: ["ROOMSPACE_SECRETS", "WS_EMIT_ROOMSPACE_SECRETS"], parse: roomspaceSecrets, repeatable: true, help: "NAME=SECRET for a roomspace (repeatable; env: space-separated)" },
