@@ -95,7 +95,7 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
     metrics.inc("ws_emit_redis_reconnects_total", { client: "ingest" });
     // Warn once per outage; the retries after it are debug lines.
     if (retrying) log.debug(`reconnecting in ${ms} ms`);
-    else log.warn(`reconnecting in ${ms} ms (retrying until Redis is back)`);
+    else log.warn(`reconnecting in ${ms} ms (retrying until Redis is back; --redis none runs without Redis)`);
     retrying = true;
   });
   sub.on("close", () => (subscribed = false));
