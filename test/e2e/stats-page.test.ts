@@ -14,13 +14,13 @@ afterAll(async () => {
 });
 
 describe("server stats on the built-in page (Chromium)", () => {
-  test("shown with ?admin=<secret>, counting this page's own connection; hidden without it", async () => {
+  test("shown with ?admin=<secret>, counting this page's own connection; hidden without it", { timeout: 30_000 }, async () => {
     await using srv = await startWsEmit(["--secret", "adm"]);
     const page = await browser.newPage();
     await page.goto(`${srv.url}/?room=time&admin=adm`);
     await page.waitForSelector("#status.ok");
     // A successful join refreshes the numbers at once (the periodic refresh is every 5 s).
-    await page.waitForFunction('/ 1 room,/.test(document.getElementById("stats-text").textContent)', undefined, { timeout: 2000 });
+    await page.waitForFunction('/ 1 room,/.test(document.getElementById("stats-text").textContent)', undefined, { timeout: 4500 });
     const stats = await page.waitForSelector("#stats:not([hidden])");
     expect(await stats.textContent()).toMatch(/^server: 1 connection, 1 room, [\d.]+ events\/s/);
 
@@ -34,7 +34,7 @@ describe("server stats on the built-in page (Chromium)", () => {
     await anon.close();
   });
 
-  test("with Redis, the line adds the cluster's numbers", async () => {
+  test("with Redis, the line adds the cluster's numbers", { timeout: 30_000 }, async () => {
     await using redis = await startRedis();
     await using srv = await startWsEmit(["--redis", redis.url, "--stats-interval", "500ms"]);
     await srv.waitForLine(/redis commands ready/);
