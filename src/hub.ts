@@ -9,17 +9,10 @@
  * first of the emit's rooms it is in, and only there: see `deliverOnce`.
  */
 import type { Server, ServerWebSocket } from "bun";
+import { publishEncoded, sendEncoded, type Encoded } from "./hub-frames.ts";
 import type { EmitMessage } from "./message.ts";
 
-/**
- * A message that takes several frames: Socket.IO's binary event is a text packet followed by
- * one binary frame per attachment, sent in that order to the same subscribers.
- */
-export interface MultiFrame {
-  readonly parts: readonly [string, ...Uint8Array[]];
-}
-/** What a format makes of one message: one text frame, or (Socket.IO with bytes) several. */
-export type Encoded = string | MultiFrame;
+export { textOf, type Encoded, type MultiFrame } from "./hub-frames.ts";
 
 /** A wire format: how one message looks to one kind of client. */
 export interface Format {
@@ -39,32 +32,12 @@ export interface TextFormat extends Format {
   encode(msg: EmitMessage, room: string | null): string;
 }
 
-/** The text of a frame from a TextFormat (its sinks never get a MultiFrame). */
-export const textOf = (f: Encoded): string => (typeof f === "string" ? f : f.parts[0]);
-
 /**
  * A subscriber that is not a Bun WebSocket. `send` must not throw and must bound its own
  * buffer. Only formats that make MultiFrames (Socket.IO) hand one to their own sinks.
  */
 export interface Sink {
   send(frame: Encoded): void;
-}
-
-/** Send one encoded message on a WebSocket; false when Bun dropped any of its frames. */
-function sendEncoded(ws: ServerWebSocket<unknown>, f: Encoded): boolean {
-  if (typeof f === "string") return ws.send(f, false) !== 0;
-  let ok = true;
-  // Bun answers 0 for an empty frame too (an empty bytes attachment): that one is no drop.
-  for (const p of f.parts) if (ws.send(p, false) === 0 && p.length > 0) ok = false;
-  return ok;
-}
-
-/** Publish one encoded message to a topic; false when Bun dropped any of its frames for someone. */
-function publishEncoded(server: Publisher, topic: string, f: Encoded): boolean {
-  if (typeof f === "string") return server.publish(topic, f, false) !== 0;
-  let ok = true;
-  for (const p of f.parts) if (server.publish(topic, p, false) === 0 && p.length > 0) ok = false;
-  return ok;
 }
 
 export type Subscriber = { ws: ServerWebSocket<unknown> } | { sink: Sink };
@@ -136,13 +109,21 @@ export function createHub(
 
   const resolvers = new Map<string, (namespace: string, room: string) => Subscriber | undefined>();
   /** A direct room's subscriber, with the WebSocket or sink behind it (what `members` and `sinks` hold). */
-  const directTarget = (format: string, ns: string, room: string): { sub: Subscriber; key: unknown } | undefined => {
-    const sub = resolvers.get(format)?.(ns, room);
+  const directTarget = (format: string, ns: string, room: string | null): { sub: Subscriber; key: unknown } | undefined => {
+    const sub = room === null || resolvers.size === 0 ? undefined : resolvers.get(format)?.(ns, room);
     return sub === undefined ? undefined : { sub, key: "ws" in sub ? sub.ws : sub.sink };
   };
   const sendTo = (sub: Subscriber, f: Encoded, topic: string) => {
     if (!("ws" in sub)) sub.sink.send(f);
     else if (!sendEncoded(sub.ws, f)) onDropped(topic);
+  };
+  /** Add every local subscriber of `room` in format `f` (member WebSockets, sinks, direct) to `into`. */
+  const addSubscribers = (f: Format, ns: string, room: string, into: Set<unknown>) => {
+    const t = topicOf(f.id, ns, room);
+    for (const x of members.get(t) ?? []) into.add(x);
+    for (const x of sinks.get(t) ?? []) into.add(x);
+    const d = directTarget(f.id, ns, room);
+    if (d) into.add(d.key);
   };
 
   const watchers = new Map<string, (room: string, active: boolean) => void>();
@@ -169,7 +150,7 @@ export function createHub(
   function deliverTopic(topic: string, format: Format, msg: EmitMessage, room: string | null): number {
     const n = wsCount.get(topic) ?? 0;
     const set = sinks.get(topic);
-    const direct = room !== null && resolvers.size > 0 ? directTarget(format.id, msg.namespace, room) : undefined;
+    const direct = directTarget(format.id, msg.namespace, room);
     if (n === 0 && !set && !direct) return 0;
     const f = format.encode(msg, room);
     if (direct) sendTo(direct.sub, f, topic);
@@ -185,31 +166,26 @@ export function createHub(
   /**
    * A multi-room emit in a `once` format: each subscriber gets it through the first of the
    * emit's rooms it is in. The first room with local subscribers goes through Bun's publish as
-   * usual; the later rooms are sent one by one to those not reached yet. `msg.skipRooms` are
-   * rooms whose subscribers get this emit from another fan-out message (a multi-room emit
-   * split over Redis Cluster shards): their members are left out here. Linear in the local
-   * subscriptions of the emit's rooms.
+   * usual; the later rooms are sent one by one to those not reached yet. Left out: `msg.skipRooms`
+   * (rooms whose subscribers get this emit from another fan-out message, a multi-room emit
+   * split over Redis Cluster shards) and `msg.except` (Socket.IO's `except()`); with anyone to
+   * leave out, every room goes one by one. A null room is the namespace broadcast. Linear in
+   * the local subscriptions of the emit's rooms.
    */
-  function deliverOnce(f: Format, msg: EmitMessage, rooms: string[]): number {
+  function deliverOnce(f: Format, msg: EmitMessage, rooms: ReadonlyArray<string | null>): number {
+    const ns = msg.namespace;
     const seen = new Set<unknown>();
-    const direct = (room: string) => (resolvers.size > 0 ? directTarget(f.id, msg.namespace, room) : undefined);
-    if (msg.skipRooms)
-      for (const r of msg.skipRooms) {
-        const t = topicOf(f.id, msg.namespace, r);
-        for (const x of members.get(t) ?? []) seen.add(x);
-        for (const x of sinks.get(t) ?? []) seen.add(x);
-        const d = direct(r);
-        if (d) seen.add(d.key);
-      }
+    for (const r of msg.skipRooms ?? []) addSubscribers(f, ns, r, seen);
+    for (const r of msg.except ?? []) addSubscribers(f, ns, r, seen);
     let bulk: string | null = null;
     /** The direct-room subscriber reached through the bulk room, if any. */
     let bulkDirect: unknown;
     let count = 0;
     for (const room of rooms) {
-      const topic = topicOf(f.id, msg.namespace, room);
+      const topic = topicOf(f.id, ns, room);
       const ws = members.get(topic);
       const set = sinks.get(topic);
-      const d = direct(room);
+      const d = directTarget(f.id, ns, room);
       if (!ws && !set && !d) continue;
       if (bulk === null && seen.size === 0) {
         bulk = topic;
@@ -244,70 +220,36 @@ export function createHub(
   }
 
   /**
-   * An emit with `except` rooms (Socket.IO's `except()`): every subscriber of its rooms (of the
-   * namespace, for a broadcast) but those in any except room, sent one by one. Once per
-   * subscriber in `once` formats, one frame per room otherwise, as without `except`.
+   * An emit with `except` rooms in a format that keeps no member sets (native, wsify, webdis,
+   * wspush): one frame per room, as without `except`, to every subscriber outside the except
+   * rooms. Bun cannot list a topic's subscribers, so this walks each WebSocket's own topic
+   * list (linear in connections: `except` is rare). Sinks have their per-topic sets.
    */
-  function deliverExcept(f: Format, msg: EmitMessage): number {
+  function deliverExceptPerRoom(f: Format, msg: EmitMessage): number {
     const ns = msg.namespace;
-    /** Who must not get it; in `once` formats also who got it already. */
     const out = new Set<unknown>();
-    const leaveOut = (room: string) => {
-      const t = topicOf(f.id, ns, room);
-      for (const x of members.get(t) ?? []) out.add(x);
-      for (const x of sinks.get(t) ?? []) out.add(x);
-      const d = resolvers.size > 0 ? directTarget(f.id, ns, room) : undefined;
-      if (d) out.add(d.key);
-    };
-    for (const r of msg.except ?? []) leaveOut(r);
-    if (f.once) for (const r of msg.skipRooms ?? []) leaveOut(r);
+    for (const r of msg.except ?? []) addSubscribers(f, ns, r, out);
+    const rooms = msg.rooms ?? [null];
+    const roomTopics = rooms.map((r) => topicOf(f.id, ns, r));
+    const exceptTopics = new Set((msg.except ?? []).map((r) => topicOf(f.id, ns, r)));
+    const frames: Array<Encoded | undefined> = [];
+    const frameOf = (i: number) => (frames[i] ??= f.encode(msg, rooms[i] ?? null));
     let count = 0;
-    if (!f.once) {
-      // No member sets here: walk each WebSocket's own topic list, one frame per room it is in.
-      const rooms = msg.rooms ?? [null];
-      const roomTopics = rooms.map((r) => topicOf(f.id, ns, r));
-      const exceptTopics = new Set((msg.except ?? []).map((r) => topicOf(f.id, ns, r)));
-      const frames: Array<Encoded | undefined> = [];
-      const frameOf = (i: number) => (frames[i] ??= f.encode(msg, rooms[i] ?? null));
-      if (roomTopics.some((t) => wsCount.has(t)))
-        for (const [w, topics] of opts.wsTopics?.() ?? []) {
-          if (!topics || topics.some((t) => exceptTopics.has(t))) continue;
-          for (let i = 0; i < rooms.length; i++)
-            if (topics.includes(roomTopics[i]!)) {
-              if (!sendEncoded(w, frameOf(i))) onDropped(roomTopics[i]!);
-              count++;
-            }
-        }
-      for (let i = 0; i < rooms.length; i++)
-        for (const s of sinks.get(roomTopics[i]!) ?? []) {
-          if (out.has(s)) continue;
-          s.send(frameOf(i));
-          count++;
-        }
-      return count;
-    }
-    for (const room of msg.rooms ?? [null]) {
-      const topic = topicOf(f.id, ns, room);
-      let frame: Encoded | undefined;
-      const d = room !== null && resolvers.size > 0 ? directTarget(f.id, ns, room) : undefined;
-      if (d && !out.has(d.key)) {
-        if (f.once) out.add(d.key);
-        sendTo(d.sub, (frame ??= f.encode(msg, room)), topic);
-        count++;
+    if (roomTopics.some((t) => wsCount.has(t)))
+      for (const [w, topics] of opts.wsTopics?.() ?? []) {
+        if (!topics || topics.some((t) => exceptTopics.has(t))) continue;
+        for (let i = 0; i < rooms.length; i++)
+          if (topics.includes(roomTopics[i]!)) {
+            if (!sendEncoded(w, frameOf(i))) onDropped(roomTopics[i]!);
+            count++;
+          }
       }
-      for (const w of members.get(topic) ?? []) {
-        if (out.has(w)) continue;
-        if (f.once) out.add(w);
-        if (!sendEncoded(w, (frame ??= f.encode(msg, room)))) onDropped(topic);
-        count++;
-      }
-      for (const s of sinks.get(topic) ?? []) {
+    for (let i = 0; i < rooms.length; i++)
+      for (const s of sinks.get(roomTopics[i]!) ?? []) {
         if (out.has(s)) continue;
-        if (f.once) out.add(s);
-        s.send((frame ??= f.encode(msg, room)));
+        s.send(frameOf(i));
         count++;
       }
-    }
     return count;
   }
 
@@ -381,7 +323,7 @@ export function createHub(
         if (!topicsPerFormat.has(f.id)) continue;
         // Encoded only for a topic with subscribers (deliverTopic), once per room.
         if (msg.except) {
-          count += deliverExcept(f, msg);
+          count += f.once ? deliverOnce(f, msg, msg.rooms ?? [null]) : deliverExceptPerRoom(f, msg);
         } else if (msg.rooms === null) {
           count += deliverTopic(topicOf(f.id, msg.namespace, null), f, msg, null);
         } else if (f.once && (msg.rooms.length > 1 || msg.skipRooms)) {
