@@ -15,6 +15,8 @@
  * True/False/None → true/false/null.
  */
 
+import { boundsError } from "./pickle-bounds.ts";
+
 export type PickleResult = { ok: true; value: unknown } | { ok: false; error: string };
 
 export interface PickleLimits {
@@ -59,8 +61,8 @@ export function decodePickle(buf: Uint8Array, limits: PickleLimits = {}): Pickle
   if (buf.length > lim.maxBytes) return { ok: false, error: `pickle is ${buf.length} bytes, more than the limit of ${lim.maxBytes}` };
   try {
     const value = run(buf, lim);
-    check(value, lim);
-    return { ok: true, value };
+    const tooBig = boundsError(value, lim);
+    return tooBig === null ? { ok: true, value } : { ok: false, error: tooBig };
   } catch (e) {
     if (e instanceof Fail) return { ok: false, error: e.message };
     // Anything else is a bug here, but bad input must still not escape as an exception.
@@ -361,41 +363,4 @@ function dictKey(k: unknown): string {
   if (k === false) return "false";
   if (k === null) return "null";
   throw new Fail("a dict key is not a string, number, bool or None");
-}
-
-/** How much larger than the pickle its data may be once every memo reference is expanded. */
-export const MAX_EXPANSION = 8;
-
-/**
- * Walk the result: memo references can make cycles (JSON cannot hold them) or a small
- * pickle that expands to a huge tree (a list of the same list, nested) or to huge text (the
- * same 300 KB string or bytes referenced 100,000 times: every delivery would encode it that
- * many times). Bound all three: values, depth, and the expanded size of strings and bytes.
- */
-function check(root: unknown, lim: Required<PickleLimits>): void {
-  const ancestors = new Set<object>();
-  let count = 0;
-  let size = 0;
-  const maxSize = MAX_EXPANSION * lim.maxBytes;
-  const grow = (n: number) => {
-    size += n;
-    if (size > maxSize) throw new Fail(`pickle expands to more than ${maxSize} bytes of text (memo references repeat its data)`);
-  };
-  const walk = (v: unknown, depth: number) => {
-    if (++count > lim.maxItems) throw new Fail(`pickle expands to more than ${lim.maxItems} values`);
-    if (typeof v === "string") return grow(v.length);
-    if (v instanceof Uint8Array) return grow(v.byteLength);
-    if (typeof v !== "object" || v === null) return;
-    if (depth > lim.maxDepth) throw new Fail(`pickle nests deeper than ${lim.maxDepth} levels`);
-    if (ancestors.has(v)) throw new Fail("pickle contains a value that contains itself");
-    ancestors.add(v);
-    if (Array.isArray(v)) for (const c of v) walk(c, depth + 1);
-    else
-      for (const [k, c] of Object.entries(v)) {
-        grow(k.length);
-        walk(c, depth + 1);
-      }
-    ancestors.delete(v);
-  };
-  walk(root, 0);
 }
