@@ -10,7 +10,7 @@ import { Emitter } from "@socket.io/redis-emitter";
 import Redis from "ioredis";
 import type { Socket } from "socket.io-client";
 import { redisCli, startRedis, type RedisServer } from "../helpers/redis.ts";
-import { emit, startWsEmit, type Started } from "../helpers/server.ts";
+import { emit, startNode, startWsEmit, type Started } from "../helpers/server.ts";
 import { connectSio, emitAck, recorder } from "../helpers/sio.ts";
 import { openEventSource, type TestEventSource } from "../helpers/sse.ts";
 import { openWs, type TestWs } from "../helpers/ws.ts";
@@ -119,9 +119,8 @@ describe("one node, POST /emit with rooms [a, b]", () => {
 describe("except: rooms whose members are left out (one node, and across two on Redis)", () => {
   test("POST /emit with except: clients of every kind in an except room get nothing, the rest as usual", { timeout: 20_000 }, async () => {
     await using redis = await startRedis();
-    await using n1 = await startWsEmit(["--redis", redis.url]);
-    await using n2 = await startWsEmit(["--redis", redis.url]);
-    await Promise.all([n1.waitForLine(/redis fan-out healthy/), n2.waitForLine(/redis fan-out healthy/)]);
+    await using n1 = await startNode(redis.url);
+    await using n2 = await startNode(redis.url);
     for (const [target, via] of [[n1, n1], [n2, n1]] as const) {
       // Every client is in a and b; the banned ones are in "banned" as well.
       const ok = await clientsIn(target, "ex");

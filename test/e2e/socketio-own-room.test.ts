@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startRedis } from "../helpers/redis.ts";
-import { emit, startWsEmit, until, type Started } from "../helpers/server.ts";
+import { emit, startNode, startWsEmit, until, type Started } from "../helpers/server.ts";
 import { connectSio, emitAck, once, recorder } from "../helpers/sio.ts";
 import { openWs } from "../helpers/ws.ts";
 
@@ -82,10 +82,9 @@ describe("a Socket.IO client's own room (its socket id)", () => {
 describe("across nodes (Redis)", () => {
   test("a client on another node cannot join a Socket.IO client's own room either", { timeout: 20_000 }, async () => {
     await using redis = await startRedis();
-    await using n1 = await startWsEmit(["--redis", redis.url]);
-    await using n2 = await startWsEmit(["--redis", redis.url]);
     // Both subscribed to the fan-out before n2 emits to a client of n1.
-    await Promise.all([n1.waitForLine(/redis fan-out healthy/), n2.waitForLine(/redis fan-out healthy/)]);
+    await using n1 = await startNode(redis.url);
+    await using n2 = await startNode(redis.url);
     const victim = await connectSio(n1.url, { transports: ["websocket"] });
     const attacker = await connectSio(n2.url, { transports: ["websocket"] });
     try {

@@ -126,3 +126,15 @@ export async function until(cond: () => Promise<boolean>, what: string, timeoutM
     await Bun.sleep(20);
   }
 }
+
+/** A ws-emit node on `redisUrl`, returned once it is subscribed to the fan-out (so emits from other nodes reach it). */
+export async function startNode(redisUrl: string, args: string[] = []): Promise<Started> {
+  const node = await startWsEmit(["--redis", redisUrl, ...args]);
+  try {
+    await node.waitForLine(/redis fan-out healthy/);
+  } catch (e) {
+    await node.stop();
+    throw e;
+  }
+  return node;
+}
