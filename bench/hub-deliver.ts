@@ -1,7 +1,7 @@
 /**
  * Hub delivery cost in process (bounded, a few seconds): ns per `hub.deliver` with the real
  * server's formats and stand-in sockets (publish counts, copies nothing), so only the hub's own
- * work is measured, not uWS copying frames. Compares this tree's src/hub.ts with the one of a
+ * work is measured, not uWS copying frames. Compares this tree's src/core/hub.ts with the one of a
  * git revision (default: main), alternating rounds so both see the same machine state:
  *   - single room, subscribers in native and Socket.IO: the fast path, expected unchanged;
  *   - single room nobody here is in (most emits on a busy cluster node); broadcast;
@@ -13,25 +13,25 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { ServerWebSocket } from "bun";
-import type { Hub, Sink, createHub as CreateHub } from "../src/hub.ts";
-import * as current from "../src/hub.ts";
-import type { EmitMessage } from "../src/message.ts";
-import { nativeFormat } from "../src/protocols/native.ts";
-import { sioFormat } from "../src/protocols/socketio.ts";
-import { createSseEnvelopeFormat, createSseFormat } from "../src/protocols/sse.ts";
-import { webdisFormat } from "../src/protocols/webdis.ts";
-import { wsifyFormat } from "../src/protocols/wsify.ts";
-import { wspushFormat, wspushSseFormat } from "../src/protocols/wspush.ts";
+import type { Hub, Sink, createHub as CreateHub } from "../src/core/hub.ts";
+import * as current from "../src/core/hub.ts";
+import type { EmitMessage } from "../src/core/message.ts";
+import { nativeFormat } from "../src/protocols/native/codec.ts";
+import { sioFormat } from "../src/protocols/socketio/codec.ts";
+import { createSseEnvelopeFormat, createSseFormat } from "../src/protocols/sse/codec.ts";
+import { webdisFormat } from "../src/protocols/compat/webdis/codec.ts";
+import { wsifyFormat } from "../src/protocols/compat/wsify/codec.ts";
+import { wspushFormat, wspushSseFormat } from "../src/protocols/compat/wspush/codec.ts";
 
 const ITER = Number(process.argv[2] ?? 200_000);
 const ROUNDS = Number(process.argv[3] ?? 5);
 const REV = process.argv[4] ?? "main";
 const ROOT = resolve(import.meta.dir, "..");
 
-// The baseline hub: src/hub.ts at REV, in a temp dir (it imports types only).
+// The baseline hub: src/core/hub.ts at REV, in a temp dir (it imports types only).
 const dir = mkdtempSync(join(tmpdir(), "hub-bench-"));
-const git = Bun.spawnSync(["git", "show", `${REV}:src/hub.ts`], { cwd: ROOT });
-if (git.exitCode !== 0) throw new Error(`git show ${REV}:src/hub.ts failed: ${git.stderr.toString()}`);
+const git = Bun.spawnSync(["git", "show", `${REV}:src/core/hub.ts`], { cwd: ROOT });
+if (git.exitCode !== 0) throw new Error(`git show ${REV}:src/core/hub.ts failed: ${git.stderr.toString()}`);
 writeFileSync(join(dir, "hub.ts"), git.stdout);
 const baseline = (await import(join(dir, "hub.ts"))) as typeof current;
 rmSync(dir, { recursive: true, force: true });
@@ -94,7 +94,7 @@ for (const [name, m] of cases) {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log(`hub.deliver, ns per call (median of ${ROUNDS} rounds of ${ITER.toLocaleString("en")}); baseline = src/hub.ts at ${REV}`);
+console.log(`hub.deliver, ns per call (median of ${ROUNDS} rounds of ${ITER.toLocaleString("en")}); baseline = src/core/hub.ts at ${REV}`);
 for (const [name, per] of results) {
   const c = median(per.current!);
   const b = median(per[REV]!);

@@ -1,5 +1,5 @@
 /** Print the README's configuration table from the SETTINGS table (keeps docs and code in step). */
-import { defaults, SETTINGS } from "../src/config.ts";
+import { defaults, SETTINGS } from "../src/core/config.ts";
 
 const d = defaults() as unknown as Record<string, unknown>;
 const show = (key: string): string => {

@@ -1,9 +1,9 @@
 #!/usr/bin/env bun
 /** ws-emit command line: `serve` (the default), `emit`, `token`, `install-service`. */
-import "./no-color.ts";
+import "./commands/no-color.ts";
 import { defineCommand, runMain } from "citty";
 import { serveArgs } from "./commands/serve-args.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "./core/version.ts";
 
 const subCommands = {
   serve: () => import("./commands/serve.ts").then((m) => m.default),

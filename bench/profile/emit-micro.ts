@@ -4,19 +4,19 @@
  *   bun bench/profile/emit-micro.ts [iterations=200000]
  * Both arms build the Request the same way, so the difference is ws-emit's own overhead.
  */
-import { defaults } from "../../src/config.ts";
-import type { Ctx } from "../../src/context.ts";
+import { defaults } from "../../src/core/config.ts";
+import type { Ctx } from "../../src/server/context.ts";
 import { createMemoryEngine } from "../../src/engine/memory.ts";
-import { createHub } from "../../src/hub.ts";
+import { createHub } from "../../src/core/hub.ts";
 import { handleEmit } from "../../src/ingest/http.ts";
-import { createLogger } from "../../src/log.ts";
-import { createMetrics } from "../../src/metrics.ts";
-import { nativeFormat } from "../../src/protocols/native.ts";
-import { sioFormat } from "../../src/protocols/socketio.ts";
-import { createSseEnvelopeFormat, createSseFormat } from "../../src/protocols/sse.ts";
-import { wsifyFormat } from "../../src/protocols/wsify.ts";
-import { webdisFormat } from "../../src/protocols/webdis.ts";
-import { wspushFormat, wspushSseFormat } from "../../src/protocols/wspush.ts";
+import { createLogger } from "../../src/ops/log.ts";
+import { createMetrics } from "../../src/ops/metrics.ts";
+import { nativeFormat } from "../../src/protocols/native/codec.ts";
+import { sioFormat } from "../../src/protocols/socketio/codec.ts";
+import { createSseEnvelopeFormat, createSseFormat } from "../../src/protocols/sse/codec.ts";
+import { wsifyFormat } from "../../src/protocols/compat/wsify/codec.ts";
+import { webdisFormat } from "../../src/protocols/compat/webdis/codec.ts";
+import { wspushFormat, wspushSseFormat } from "../../src/protocols/compat/wspush/codec.ts";
 
 const N = Number(process.argv[2] ?? 200_000);
 const body = '{"event":"update","room":"empty","data":{"time":1639178370,"file":"a.txt"}}';

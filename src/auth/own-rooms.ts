@@ -11,7 +11,7 @@
  * characters. Backends may still emit to such a room and `enter_room` a client into one.
  */
 import { createHash } from "node:crypto";
-import type { Subscriber } from "../hub.ts";
+import type { Subscriber } from "../core/hub.ts";
 
 const ID_RANDOM_BYTES = 15;
 const ID_TAG_BYTES = 3;

@@ -1,5 +1,5 @@
-import { HttpError } from "../errors.ts";
-import { DEFAULT_NAMESPACE, parseRoom } from "../rooms.ts";
+import { HttpError } from "../core/errors.ts";
+import { DEFAULT_NAMESPACE, parseRoom } from "../core/rooms.ts";
 import { EngineUnavailable, type Engine } from "../engine/types.ts";
 import { isOwnRoom, isSocketIdShaped } from "./own-rooms.ts";
 import { secretMatches } from "./secret.ts";

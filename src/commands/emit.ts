@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
-import { scanFlags } from "../cli-args.ts";
+import { scanFlags } from "./cli-args.ts";
 import { eventNameError } from "../ingest/emit-request.ts";
-import { parseNamespace, parseRoom } from "../rooms.ts";
+import { parseNamespace, parseRoom } from "../core/rooms.ts";
 
 export interface EmitRequest {
   url: string;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { FLAG_NAMES, parseEnvFile, resolveConfig, type Config } from "../config.ts";
-import { scanFlags } from "../cli-args.ts";
+import { FLAG_NAMES, parseEnvFile, resolveConfig, type Config } from "../core/config.ts";
+import { scanFlags } from "./cli-args.ts";
 
 /** Flags + environment + config file → Config, or print every problem and exit 2. */
 export function loadConfigOrExit(rawArgs: string[]): Config {

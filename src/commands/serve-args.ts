@@ -1,5 +1,5 @@
 import type { ArgsDef } from "citty";
-import { SETTINGS } from "../config.ts";
+import { SETTINGS } from "../core/config.ts";
 
 /** citty arg definitions for every setting. No defaults here: defaults live in config.ts. */
 export const serveArgs: ArgsDef = {

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
-import { scanFlags } from "../cli-args.ts";
+import { scanFlags } from "./cli-args.ts";
 import { parseTtl, signToken } from "../auth/token.ts";
-import { parseRoom, roomspaceOf } from "../rooms.ts";
+import { parseRoom, roomspaceOf } from "../core/rooms.ts";
 
 /** What `ws-emit token` was asked for, checked; every problem at once, each naming its flag. */
 export function tokenRequest(rawArgs: string[], env: Record<string, string | undefined> = process.env): { ok: true; rooms: string[]; secret: string; ttl: number; sub?: string } | { ok: false; issues: string[] } {

@@ -10,10 +10,10 @@
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
-import type { Config } from "../config.ts";
-import type { Logger } from "../log.ts";
-import { LINK_ENV } from "../protocols/engineio-forward.ts";
-import { VERSION } from "../version.ts";
+import type { Config } from "../core/config.ts";
+import type { Logger } from "../ops/log.ts";
+import { LINK_ENV } from "../protocols/socketio/worker-forward.ts";
+import { VERSION } from "../core/version.ts";
 
 /** Set in a worker's environment (to its index) so it serves instead of forking again. */
 const WORKER_ENV = LINK_ENV.index;

@@ -11,7 +11,7 @@
  * and only listens to its own canaries.
  */
 import { textArgsOf } from "../ingest/binary.ts";
-import type { EmitMessage } from "../message.ts";
+import type { EmitMessage } from "../core/message.ts";
 
 export type Fanout = { kind: "emit"; node: string; msg: EmitMessage } | { kind: "canary"; node: string; seq: number };
 

@@ -1,4 +1,4 @@
-import type { Hub } from "../hub.ts";
+import type { Hub } from "../core/hub.ts";
 import type { Engine } from "./types.ts";
 
 /** Single-process engine: emits go straight to the hub; secrets live in memory. */

@@ -5,9 +5,9 @@
  * Reconnects, errors and (re)subscriptions are logged and counted here.
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
-import type { Logger } from "../log.ts";
-import type { Metrics } from "../metrics.ts";
-import type { RedisTarget } from "./redis-url.ts";
+import type { Logger } from "../ops/log.ts";
+import type { Metrics } from "../ops/metrics.ts";
+import type { RedisTarget } from "../core/redis-url.ts";
 
 export interface LinkOptions {
   target: RedisTarget;

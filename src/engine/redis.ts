@@ -11,15 +11,15 @@
  * every fan-out channel; one that does not come back marks the node unready, counts, and
  * forces a fresh subscription.
  */
-import type { Config } from "../config.ts";
-import type { Hub } from "../hub.ts";
-import type { Logger } from "../log.ts";
-import type { EmitMessage } from "../message.ts";
-import type { Metrics } from "../metrics.ts";
+import type { Config } from "../core/config.ts";
+import type { Hub } from "../core/hub.ts";
+import type { Logger } from "../ops/log.ts";
+import type { EmitMessage } from "../core/message.ts";
+import type { Metrics } from "../ops/metrics.ts";
 import { decodeFanout, encodeCanary, encodeEmit } from "./fanout-codec.ts";
 import { createNodeRegistry } from "./node-registry.ts";
 import { createRedisLink } from "./redis-link.ts";
-import { parseRedisTarget, redact } from "./redis-url.ts";
+import { parseRedisTarget, redact } from "../core/redis-url.ts";
 import { createSecretCache } from "./secret-cache.ts";
 import { shardChannels, shardOf, singleChannel, splitByShard } from "./shards.ts";
 import { EngineUnavailable, type Engine } from "./types.ts";

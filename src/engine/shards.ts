@@ -7,7 +7,7 @@
  * over the masters, so fan-out throughput grows with them. A room always maps to the same
  * channel, which keeps the events of one room from one publisher in order.
  */
-import type { EmitMessage } from "../message.ts";
+import type { EmitMessage } from "../core/message.ts";
 
 export function singleChannel(prefix: string): string {
   return `${prefix}:fanout`;

@@ -1,4 +1,4 @@
-import type { EmitMessage, IngestSource } from "../message.ts";
+import type { EmitMessage, IngestSource } from "../core/message.ts";
 import type { NodeRegistry } from "./node-registry.ts";
 
 /**

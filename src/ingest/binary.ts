@@ -9,7 +9,7 @@
  *   `{"_placeholder":true,"num":N}` and the bytes themselves in order, so socket.io-client
  *   gets an ArrayBuffer (browser) or Buffer (Node) back, as from a Socket.IO server.
  */
-import type { EmitMessage } from "../message.ts";
+import type { EmitMessage } from "../core/message.ts";
 
 /** Deeper than any pickle we accept (the decoder stops at 100) and than sane msgpack. */
 const MAX_DEPTH = 1000;

@@ -4,8 +4,8 @@
  * plus `rooms: [...]` (many rooms in one call), `except: [...]` (leave out the members of
  * these rooms, as Socket.IO's `except()`) and `args: [...]` (several arguments).
  */
-import { parseNamespace, parseRoom } from "../rooms.ts";
-import type { EmitMessage } from "../message.ts";
+import { parseNamespace, parseRoom } from "../core/rooms.ts";
+import type { EmitMessage } from "../core/message.ts";
 
 export const MAX_EVENT_LENGTH = 200;
 export const MAX_ROOMS_PER_EMIT = 1000;

@@ -14,7 +14,7 @@
  * - Packet types other than EVENT (2) / BINARY_EVENT (5) are ignored.
  */
 import { decode } from "notepack.io";
-import type { EmitMessage } from "../message.ts";
+import type { EmitMessage } from "../core/message.ts";
 import { parseEmit } from "./emit-request.ts";
 import { withBinary } from "./binary.ts";
 

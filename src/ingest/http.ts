@@ -1,11 +1,11 @@
 /** POST /emit and PUT|DELETE /roomspaces/<name>/secret. */
 import { bearerToken, secretMatches } from "../auth/secret.ts";
-import type { Ctx } from "../context.ts";
-import { HttpError } from "../errors.ts";
-import { isLocalClient, isLoopback, json, readJson } from "../http-util.ts";
-import type { EmitMessage } from "../message.ts";
-import type { Counter, HistogramHandle, Metrics } from "../metrics.ts";
-import { isValidRoomspace } from "../rooms.ts";
+import type { Ctx } from "../server/context.ts";
+import { HttpError } from "../core/errors.ts";
+import { isLocalClient, isLoopback, json, readJson } from "../server/http.ts";
+import type { EmitMessage } from "../core/message.ts";
+import type { Counter, HistogramHandle, Metrics } from "../ops/metrics.ts";
+import { isValidRoomspace } from "../core/rooms.ts";
 import { MAX_BATCH, parseEmit } from "./emit-request.ts";
 import { EngineUnavailable } from "../engine/types.ts";
 

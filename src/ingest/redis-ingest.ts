@@ -16,14 +16,14 @@
  */
 import Redis from "ioredis";
 import { closeRoomForOwners, disconnectOwner, ownerOf } from "../auth/own-rooms.ts";
-import type { Config } from "../config.ts";
-import type { Logger } from "../log.ts";
-import type { EmitMessage, IngestSource } from "../message.ts";
-import type { Counter, Metrics } from "../metrics.ts";
+import type { Config } from "../core/config.ts";
+import type { Logger } from "../ops/log.ts";
+import type { EmitMessage, IngestSource } from "../core/message.ts";
+import type { Counter, Metrics } from "../ops/metrics.ts";
 import { MAX_BATCH, parseEmit } from "./emit-request.ts";
 import { parseEmitterMessage } from "./emitter.ts";
 import { parseSocketioQueueMessage, type QueueParse } from "./socketio-queue.ts";
-import { singleNodeUrl } from "../engine/redis-url.ts";
+import { singleNodeUrl } from "../core/redis-url.ts";
 
 export const EMITTER_PATTERN = "socket.io#*";
 /** Formats that receive plain-channel text (`EmitMessage.only`). */

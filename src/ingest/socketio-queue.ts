@@ -29,8 +29,8 @@
  * ≥ 5.14.3 with bytes in the data) are refused with an error: JSON holds no bytes, and we do
  * not guess at how a sender encoded them.
  */
-import type { EmitMessage } from "../message.ts";
-import { parseRoom } from "../rooms.ts";
+import type { EmitMessage } from "../core/message.ts";
+import { parseRoom } from "../core/rooms.ts";
 import { withBinary } from "./binary.ts";
 import { parseEmit } from "./emit-request.ts";
 import { decodePickle, isPickleTuple, looksLikePickle, type PickleLimits } from "./pickle.ts";

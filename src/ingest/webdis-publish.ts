@@ -3,10 +3,10 @@
  * body) → `{"PUBLISH":<local deliveries>}`. Same authorization as /emit: the secret as
  * `Authorization: Bearer` or `?secret=`, or loopback when no secret is configured.
  */
-import type { Ctx } from "../context.ts";
-import { HttpError } from "../errors.ts";
-import { json, readBody } from "../http-util.ts";
-import { DEFAULT_NAMESPACE, parseRoom } from "../rooms.ts";
+import type { Ctx } from "../server/context.ts";
+import { HttpError } from "../core/errors.ts";
+import { json, readBody } from "../server/http.ts";
+import { DEFAULT_NAMESPACE, parseRoom } from "../core/rooms.ts";
 import { authorize } from "./http.ts";
 
 export async function handleWebdisPublish(ctx: Ctx, req: Request, url: URL, ip: string): Promise<Response> {

@@ -1,10 +1,10 @@
 /** wsify's backend API: POST /broadcast?key=K with {"channel":"hello","content":<any JSON>} → 201. */
 import { secretMatches } from "../auth/secret.ts";
-import type { Ctx } from "../context.ts";
-import { HttpError } from "../errors.ts";
-import { isLocalClient, readJson } from "../http-util.ts";
-import { WSIFY_EVENT } from "../protocols/wsify.ts";
-import { DEFAULT_NAMESPACE, parseRoom } from "../rooms.ts";
+import type { Ctx } from "../server/context.ts";
+import { HttpError } from "../core/errors.ts";
+import { isLocalClient, readJson } from "../server/http.ts";
+import { WSIFY_EVENT } from "../protocols/compat/wsify/codec.ts";
+import { DEFAULT_NAMESPACE, parseRoom } from "../core/rooms.ts";
 
 export async function handleWsifyBroadcast(ctx: Ctx, req: Request, url: URL, ip: string): Promise<Response> {
   const expected = ctx.config.wsifyKey ?? ctx.config.secret;

@@ -3,9 +3,9 @@
  * wsify, webdis): frames apply in the order sent, even while one of them waits for Redis or
  * the authorizer (see ../in-order.ts); closing releases the connection's rooms.
  */
-import { releaseConn } from "../connection.ts";
-import { CLOSE, type Ctx, type WS, type WsProtocol } from "../context.ts";
-import { createInOrder, MAX_BACKLOG } from "../in-order.ts";
+import { releaseConn } from "../core/connection.ts";
+import { CLOSE, type Ctx, type WS, type WsProtocol } from "../server/context.ts";
+import { createInOrder, MAX_BACKLOG } from "../core/in-order.ts";
 
 export function queuedFrames(
   ctx: Ctx,

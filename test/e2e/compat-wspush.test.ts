@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { signWspushToken } from "../../src/protocols/wspush.ts";
+import { signWspushToken } from "../../src/protocols/compat/wspush/codec.ts";
 import { emit, startWsEmit, type Started } from "../helpers/server.ts";
 import { openWs, upgradeStatus } from "../helpers/ws.ts";
 

@@ -13,12 +13,12 @@ import {
   summarize,
   topRooms,
   type NodeSnapshot,
-} from "../../src/cluster-stats.ts";
-import { resolveConfig } from "../../src/config.ts";
+} from "../../src/ops/cluster-stats.ts";
+import { resolveConfig } from "../../src/core/config.ts";
 import { createNodeRegistry, nodeKeys, type NodeRegistry } from "../../src/engine/node-registry.ts";
 import type { NodeOps } from "../../src/engine/redis-link.ts";
-import { createLogger } from "../../src/log.ts";
-import { createMetrics } from "../../src/metrics.ts";
+import { createLogger } from "../../src/ops/log.ts";
+import { createMetrics } from "../../src/ops/metrics.ts";
 
 const snap = (id: string, extra: Partial<NodeSnapshot> = {}): NodeSnapshot => ({
   v: 1,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseAddress, parseEnvFile, resolveConfig } from "../../src/config.ts";
+import { parseAddress, parseEnvFile, resolveConfig } from "../../src/core/config.ts";
 
 const none = { flags: {}, env: {}, file: null };
 

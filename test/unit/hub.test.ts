@@ -4,8 +4,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { ServerWebSocket } from "bun";
-import { createHub, textOf, type Format, type Sink } from "../../src/hub.ts";
-import type { EmitMessage } from "../../src/message.ts";
+import { createHub, textOf, type Format, type Sink } from "../../src/core/hub.ts";
+import type { EmitMessage } from "../../src/core/message.ts";
 
 /** A fake ServerWebSocket: subscriptions and the frames sent to it (directly or by publish). */
 function fakeWs(name: string) {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createInOrder } from "../../src/in-order.ts";
+import { createInOrder } from "../../src/core/in-order.ts";
 
 describe("createInOrder", () => {
   test("items after an async one wait for it, in order; synchronous ones run at once; overflow is reported", async () => {

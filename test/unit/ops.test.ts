@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { install, unitFor } from "../../src/commands/install-service.ts";
-import { parseConnectionRate, resolveConfig } from "../../src/config.ts";
-import { createConnectionRateLimit, isConnectionStart } from "../../src/limits/connection-rate.ts";
-import { createMetrics } from "../../src/metrics.ts";
-import { createRateTracker } from "../../src/rates.ts";
-import { closeSchedule } from "../../src/shutdown.ts";
+import { parseConnectionRate, resolveConfig } from "../../src/core/config.ts";
+import { createConnectionRateLimit, isConnectionStart } from "../../src/ops/connection-rate.ts";
+import { createMetrics } from "../../src/ops/metrics.ts";
+import { createRateTracker } from "../../src/core/rates.ts";
+import { closeSchedule } from "../../src/ops/drain.ts";
 
 describe("per-IP connection rate", () => {
   test("burst, then refused with the wait until the next token; refills over time", () => {

@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { createOriginPolicy } from "../../src/auth/origin.ts";
 import { bearerToken, secretMatches } from "../../src/auth/secret.ts";
-import { hitWindow } from "../../src/connection.ts";
-import { isLoopback } from "../../src/http-util.ts";
+import { hitWindow } from "../../src/core/connection.ts";
+import { isLoopback } from "../../src/server/http.ts";
 import { parseEmit } from "../../src/ingest/emit-request.ts";
-import { nativeFormat, parseClientFrame } from "../../src/protocols/native.ts";
-import { parseNamespace, parseRoom } from "../../src/rooms.ts";
+import { nativeFormat, parseClientFrame } from "../../src/protocols/native/codec.ts";
+import { parseNamespace, parseRoom } from "../../src/core/rooms.ts";
 
 describe("rooms", () => {
   test.each([

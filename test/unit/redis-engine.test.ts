@@ -1,8 +1,8 @@
 /** The pure parts of the Redis engine: URL parsing, fan-out codec, shard choice, secret cache, settings. */
 import { describe, expect, test } from "bun:test";
-import { resolveConfig } from "../../src/config.ts";
+import { resolveConfig } from "../../src/core/config.ts";
 import { decodeFanout, encodeCanary, encodeEmit } from "../../src/engine/fanout-codec.ts";
-import { parseRedisTarget, redact } from "../../src/engine/redis-url.ts";
+import { parseRedisTarget, redact } from "../../src/core/redis-url.ts";
 import { createSecretCache } from "../../src/engine/secret-cache.ts";
 import { groupRooms, hashKey, shardChannels, shardOf, singleChannel, splitByShard } from "../../src/engine/shards.ts";
 
@@ -209,7 +209,7 @@ describe("Redis settings", () => {
 
 describe("singleNodeUrl", () => {
   test("one server as is; a cluster's first node with credentials and TLS", async () => {
-    const { singleNodeUrl } = await import("../../src/engine/redis-url.ts");
+    const { singleNodeUrl } = await import("../../src/core/redis-url.ts");
     expect(singleNodeUrl("redis://h:1/2")).toBe("redis://h:1/2");
     expect(singleNodeUrl("redis+cluster://a:1,b:2")).toBe("redis://a:1");
     expect(singleNodeUrl("rediss+cluster://u:p%40w@[::1]:7000")).toBe("rediss://u:p%40w@[::1]:7000");

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import * as eio from "engine.io-parser";
 import { Decoder, Encoder, PacketType } from "socket.io-parser";
-import { nativeFormat } from "../../src/protocols/native.ts";
+import { nativeFormat } from "../../src/protocols/native/codec.ts";
 import {
   encodeAck,
   encodeConnect,
@@ -20,7 +20,7 @@ import {
   parseSioPacket,
   RECORD_SEP,
   sioFormat,
-} from "../../src/protocols/socketio.ts";
+} from "../../src/protocols/socketio/codec.ts";
 
 const encoder = new Encoder();
 /** The official encoding of a Socket.IO packet inside an Engine.IO message. */

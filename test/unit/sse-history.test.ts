@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import type { EmitMessage } from "../../src/message.ts";
-import { createSseFormat } from "../../src/protocols/sse.ts";
-import { createSseHistory } from "../../src/protocols/sse-history.ts";
+import type { EmitMessage } from "../../src/core/message.ts";
+import { createSseFormat } from "../../src/protocols/sse/codec.ts";
+import { createSseHistory } from "../../src/protocols/sse/history.ts";
 
 const m = (event: string, rooms: string[] | null, extra: Partial<EmitMessage> = {}): EmitMessage => ({ event, args: [event], namespace: "/", rooms, ...extra });
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { sanitizeEventName, sseData, sseEnvelopeFormat, sseFormat } from "../../src/protocols/sse.ts";
+import { sanitizeEventName, sseData, sseEnvelopeFormat, sseFormat } from "../../src/protocols/sse/codec.ts";
 
 describe("SSE format", () => {
   const msg = (args: unknown[], event = "update") => ({ event, args, namespace: "/", rooms: ["time"] });

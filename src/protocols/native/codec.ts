@@ -1,0 +1,77 @@
+/**
+ * The native protocol at /ws: JSON text frames.
+ *   → {"type":"join","room":"dir::a","secret":"S","id":1}   ← {"type":"joined","room":"dir::a","id":1}
+ *   → {"type":"join","room":"dir::a","token":"<signed token>"}   (instead of the secret; src/auth/token.ts)
+ *   → {"type":"leave","room":"x"}                             ← {"type":"left","room":"x"}
+ *   → {"type":"ping"}                                         ← {"type":"pong"}
+ *   ← {"type":"event","room":"time","event":"update","data":{…}}   (no "room" for a broadcast;
+ *     "args" instead of "data" when an event has several arguments)
+ *   ← {"type":"error","code":"forbidden"|"bad_request"|"too_many_rooms"|"unavailable","room":…,"message":…}
+ *     (+ "reason":"expired"|"bad_signature"|"malformed"|"room_not_in_token" when a token was refused)
+ */
+import type { TextFormat } from "../../core/hub.ts";
+import type { EmitMessage } from "../../core/message.ts";
+
+export const NATIVE_FORMAT_ID = "n";
+
+export const nativeFormat: TextFormat = {
+  id: NATIVE_FORMAT_ID,
+  encode(msg: EmitMessage, room: string | null): string {
+    const out: Record<string, unknown> = { type: "event" };
+    if (room !== null) out.room = room;
+    out.event = msg.event;
+    if (msg.args.length === 1) out.data = msg.args[0];
+    else if (msg.args.length > 1) out.args = msg.args;
+    return JSON.stringify(out);
+  },
+};
+
+export type ClientFrame =
+  | { type: "join"; room: unknown; secret: unknown; token?: unknown; id: unknown }
+  | { type: "leave"; room: unknown; id: unknown }
+  | { type: "ping"; id: unknown };
+
+export type FrameParse = { ok: true; value: ClientFrame } | { ok: false; error: string; id?: unknown };
+
+/** Parse one client text frame. Room names are checked later by the join logic. */
+export function parseClientFrame(text: string): FrameParse {
+  let x: unknown;
+  try {
+    x = JSON.parse(text);
+  } catch {
+    return { ok: false, error: "frame is not valid JSON" };
+  }
+  if (typeof x !== "object" || x === null || Array.isArray(x)) return { ok: false, error: "frame must be a JSON object" };
+  const o = x as Record<string, unknown>;
+  const id = o.id;
+  if (id !== undefined && typeof id !== "string" && typeof id !== "number") return { ok: false, error: '"id" must be a string or number' };
+  switch (o.type) {
+    case "join":
+      if (o.room === undefined) return { ok: false, error: '"room" is required', id };
+      return { ok: true, value: { type: "join", room: o.room, secret: o.secret, token: o.token, id } };
+    case "leave":
+      if (o.room === undefined) return { ok: false, error: '"room" is required', id };
+      return { ok: true, value: { type: "leave", room: o.room, id } };
+    case "ping":
+      return { ok: true, value: { type: "ping", id } };
+    default:
+      return { ok: false, error: `unknown frame type ${JSON.stringify(o.type ?? null)}; expected join, leave or ping`, id };
+  }
+}
+
+/** Server → client control frames; `id` is echoed when the client sent one. */
+export function encodeReply(type: "joined" | "left" | "pong", room: string | undefined, id: unknown): string {
+  const out: Record<string, unknown> = { type };
+  if (room !== undefined) out.room = room;
+  if (id !== undefined) out.id = id;
+  return JSON.stringify(out);
+}
+
+export function encodeError(code: string, message: string, room?: unknown, id?: unknown, reason?: string): string {
+  const out: Record<string, unknown> = { type: "error", code };
+  if (reason !== undefined) out.reason = reason;
+  if (typeof room === "string") out.room = room;
+  out.message = message;
+  if (id !== undefined) out.id = id;
+  return JSON.stringify(out);
+}

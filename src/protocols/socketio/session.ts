@@ -1,0 +1,344 @@
+/**
+ * Engine.IO v4 sessions: one per Socket.IO client, whatever its transport.
+ *
+ * A session starts on long-polling (a hub `Sink` buffering frames for the next GET) or
+ * straight on WebSocket (its `ws` subscribed to hub topics). The upgrade moves every
+ * subscription from the sink to the ws in one synchronous step, after flushing what the
+ * sink buffered, so no frame is lost or doubled. The server pings (`2`) every pingInterval
+ * and closes a session whose pong (`3`) is later than pingTimeout: one sweep timer for all
+ * sessions (a timer per session cost ~300 bytes each), so pings go out up to a tick late.
+ */
+import { releaseOwnRoom } from "../../auth/own-rooms.ts";
+import { releaseConn, subscriptionsOf, type Conn } from "../../core/connection.ts";
+import { CLOSE, type Ctx, type WS } from "../../server/context.ts";
+import type { Encoded, Sink, Subscriber } from "../../core/hub.ts";
+import { EIO, RECORD_SEP, SIO_FORMAT_ID, parseEnginePacket } from "./codec.ts";
+
+/** What a Socket.IO session's WebSocket carries in `ws.data.state`. */
+export type SioWsState = { role: "main"; session: Session | null } | { role: "probe"; session: Session };
+
+export interface Session {
+  readonly id: string;
+  readonly conn: Conn;
+  transport: "polling" | "websocket";
+  /** The WebSocket once the session is on it. */
+  ws: WS | null;
+  /** A WebSocket probing for the upgrade (from its open until `5`). */
+  probe: WS | null;
+  /** `3probe` was sent: the client is pausing polling, so a GET is answered at once. */
+  probeAnswered: boolean;
+  /** Frames waiting for the next GET (polling only), and their size. */
+  /** Packets waiting for the next GET: text, or a binary attachment (sent as `b<base64>`). */
+  queue: Array<string | Uint8Array>;
+  queued: number;
+  /** Answers the pending long-poll GET, if one is waiting. */
+  poll: ((body: string) => void) | null;
+  /** The hub subscriber while polling; null for a session that started on WebSocket. */
+  readonly sink: Sink | null;
+  /** This session's entry in ctx.streams while it polls (so the drain can end it); null as sink. */
+  readonly stream: { end(reason: string): void; transport: "polling" } | null;
+  /**
+   * Connected Socket.IO namespaces → the socket id given to the client. A null-prototype
+   * object, not a Map (~60 bytes instead of ~400 for the usual one namespace); namespaces
+   * always start with "/", so keys keep insertion order.
+   */
+  namespaces: Record<string, string>;
+  /** When to send the next ping or, awaiting a pong, when to give up (ms since epoch). */
+  pingDue: number;
+  awaitingPong: boolean;
+  upgradeTimers: Array<ReturnType<typeof setTimeout>>;
+  /** Socket.IO packets waiting while an async join finishes (null when none is in flight): packets apply in order. */
+  backlog: string[] | null;
+  closed: boolean;
+}
+
+/** How long a probing WebSocket may take to send `5` (engine.io's upgradeTimeout). */
+const UPGRADE_TIMEOUT_MS = 10_000;
+/** While probing, a waiting GET is released with a noop this often so the client can pause polling. */
+const NOOP_EVERY_MS = 100;
+/** How long a closed polling session keeps its last packets for the client's next GET. */
+const TOMBSTONE_MS = 10_000;
+
+export interface Sessions {
+  /** Create a session; for WebSocket pass the socket it lives on. */
+  open(conn: Conn, ws: WS | null): Session;
+  get(id: string): Session | undefined;
+  /** Last packets of a polling session closed while no GET was waiting (taken once). */
+  takeTombstone(id: string): string | undefined;
+  /** Send one Engine.IO packet (e.g. `42[…]`) in order on the current transport. */
+  send(s: Session, packet: string): void;
+  /** Handle one Engine.IO packet from the client (either transport). */
+  packet(s: Session, text: string, from: WS | null): void;
+  /** The hub subscriber that currently receives this session's frames. */
+  subscriber(s: Session): Subscriber;
+  /** Take the queued frames as one polling payload, or null when empty. */
+  drainQueue(s: Session): string | null;
+  close(s: Session, reason: string, code?: number): void;
+  /** A WebSocket opened to upgrade this polling session. */
+  beginProbe(s: Session, ws: WS): void;
+  /** The probing WebSocket went away before `5`: the session goes on polling. */
+  abortProbe(s: Session, ws: WS): void;
+  readonly size: number;
+}
+
+/** `idPrefix`: names the worker that owns the session under --workers (see engineio-forward.ts). */
+export function createSessions(
+  ctx: Ctx,
+  onMessage: (s: Session, data: string) => void,
+  onBadPacket: (s: Session, error: string) => void,
+  idPrefix = "",
+): Sessions {
+  const { hub, config, metrics } = ctx;
+  const all = new Map<string, Session>();
+  const tombstones = new Map<string, string>();
+
+  function subscriber(s: Session): Subscriber {
+    return s.transport === "websocket" ? { ws: s.ws! } : { sink: s.sink! };
+  }
+
+  /** The heartbeat of every session: ticks a fifth of the shorter interval (at most 1 s) while any session lives. */
+  const tickMs = Math.max(5, Math.min(1000, Math.floor(Math.min(config.sioPingIntervalMs, config.sioPingTimeoutMs) / 5)));
+  let sweepTimer: ReturnType<typeof setInterval> | null = null;
+  function sweep() {
+    const now = Date.now();
+    for (const s of all.values()) {
+      if (now < s.pingDue) continue;
+      if (s.awaitingPong) {
+        metrics.inc("ws_emit_drops_total", { reason: "heartbeat_timeout" });
+        close(s, "ping timeout");
+      } else {
+        send(s, EIO.PING);
+        s.awaitingPong = true;
+        s.pingDue = now + config.sioPingTimeoutMs;
+      }
+    }
+    if (all.size === 0 && sweepTimer) {
+      clearInterval(sweepTimer);
+      sweepTimer = null;
+    }
+  }
+
+  function drainQueue(s: Session): string | null {
+    if (s.queue.length === 0) return null;
+    const body = pollingPayload(s.queue);
+    s.queue = [];
+    s.queued = 0;
+    return body;
+  }
+
+  function flushPoll(s: Session) {
+    const body = s.poll ? drainQueue(s) : null;
+    if (body !== null) s.poll!(body);
+  }
+
+  function enqueue(s: Session, encoded: Encoded) {
+    if (s.closed) return;
+    const frames = typeof encoded === "string" ? [encoded] : encoded.parts;
+    let size = 0;
+    for (const f of frames) size += typeof f === "string" ? f.length : Math.ceil(f.byteLength / 3) * 4 + 1;
+    if (s.queued + size > config.backpressureBytes) {
+      metrics.inc("ws_emit_drops_total", { reason: "backpressure" });
+      ctx.log.debug(`socket.io session ${s.id}: polling buffer over ${config.backpressureBytes} bytes, closing`);
+      // What did not fit is dropped (counted above); the client only gets the close packet.
+      s.queue = [];
+      s.queued = 0;
+      close(s, "polling buffer full");
+      return;
+    }
+    const first = s.queue.length === 0;
+    for (const f of frames) s.queue.push(f);
+    s.queued += size;
+    // Answer a waiting GET once per tick, so a burst of frames goes out as one payload.
+    if (first && s.poll) queueMicrotask(() => flushPoll(s));
+  }
+
+  function send(s: Session, packet: string) {
+    if (s.closed) return;
+    if (s.transport === "websocket") s.ws!.send(packet);
+    else enqueue(s, packet);
+  }
+
+  function schedulePing(s: Session) {
+    s.awaitingPong = false;
+    s.pingDue = Date.now() + config.sioPingIntervalMs;
+    if (!sweepTimer) {
+      sweepTimer = setInterval(sweep, tickMs);
+      sweepTimer.unref();
+    }
+  }
+
+  function clearUpgrade(s: Session) {
+    for (const t of s.upgradeTimers) clearTimeout(t);
+    s.upgradeTimers = [];
+  }
+
+  /** A probing WebSocket opened: it has UPGRADE_TIMEOUT_MS to complete the upgrade. */
+  function beginProbe(s: Session, ws: WS) {
+    s.probe = ws;
+    s.upgradeTimers.push(
+      setTimeout(() => {
+        if (s.probe !== ws) return;
+        abortProbe(s, ws);
+        ws.close(CLOSE.POLICY, "upgrade timeout");
+      }, UPGRADE_TIMEOUT_MS),
+    );
+  }
+
+  function abortProbe(s: Session, ws: WS) {
+    if (s.probe !== ws) return;
+    s.probe = null;
+    s.probeAnswered = false;
+    clearUpgrade(s);
+  }
+
+  /** `2probe` on the probing socket: answer `3probe`, then keep releasing the GET so the client can pause polling. */
+  function answerProbe(s: Session, ws: WS) {
+    if (s.probeAnswered) return onBadPacket(s, "second probe");
+    ws.send(`${EIO.PONG}probe`);
+    s.probeAnswered = true;
+    const release = () => {
+      if (s.poll && s.queue.length === 0) s.poll(EIO.NOOP);
+    };
+    release();
+    s.upgradeTimers.push(setInterval(release, NOOP_EVERY_MS));
+  }
+
+  /** `5` on the probing socket: move every subscription from the sink to the ws, then flush. */
+  function finishUpgrade(s: Session, ws: WS) {
+    clearUpgrade(s);
+    const from = { sink: s.sink! };
+    const to = { ws };
+    const subs = subscriptionsOf(s.conn);
+    for (const t of s.conn.topics ?? []) hub.unsubscribe(from, t);
+    // Same topics, in the same order, now on the socket.
+    s.conn.topics = subs.length ? subs.map((x) => hub.subscribe(to, SIO_FORMAT_ID, x.ns, x.room)) : null;
+    // Frames buffered before the switch go first, in order, on the socket.
+    if (s.poll) s.poll(EIO.NOOP);
+    for (const frame of s.queue) ws.send(frame);
+    s.queue = [];
+    s.queued = 0;
+    s.transport = "websocket";
+    s.ws = ws;
+    s.probe = null;
+    s.probeAnswered = false;
+    ws.data.state = { role: "main", session: s } satisfies SioWsState;
+    s.conn.transport = "socketio";
+    ctx.streams.delete(s.stream!);
+    ctx.sockets.add(ws);
+  }
+
+  function close(s: Session, reason: string, code: number = CLOSE.NORMAL) {
+    if (s.closed) return;
+    releaseConn(hub, s.conn, subscriber(s));
+    for (const ns in s.namespaces) releaseOwnRoom(ns, s.namespaces[ns]!);
+    s.closed = true;
+    clearUpgrade(s);
+    all.delete(s.id);
+    if (s.transport === "polling") {
+      ctx.streams.delete(s.stream!);
+      // The client learns of the close from a `1` on its next GET (now, or within TOMBSTONE_MS).
+      const last = pollingPayload([...s.queue, EIO.CLOSE]);
+      s.queue = [];
+      if (s.poll) s.poll(last);
+      else {
+        tombstones.set(s.id, last);
+        setTimeout(() => tombstones.delete(s.id), TOMBSTONE_MS).unref();
+      }
+    } else {
+      ctx.sockets.delete(s.ws!);
+      if (s.ws!.readyState === 1) s.ws!.close(code, reason);
+    }
+    if (s.probe?.readyState === 1) s.probe.close(CLOSE.NORMAL, "session closed");
+    ctx.log.debug(`socket.io session ${s.id} closed: ${reason}`);
+  }
+
+  function packet(s: Session, text: string, from: WS | null) {
+    if (s.closed) return;
+    s.conn.lastSeen = Date.now();
+    const p = parseEnginePacket(text);
+    if (!p.ok) return onBadPacket(s, p.error);
+    const probing = from !== null && s.probe === from;
+    const pk = p.value;
+    switch (pk.type) {
+      case "ping":
+        if (probing && pk.data === "probe") return answerProbe(s, from);
+        return onBadPacket(s, "clients answer pings, they do not send them");
+      case "upgrade":
+        if (probing && s.probeAnswered) return finishUpgrade(s, from);
+        return onBadPacket(s, "unexpected upgrade packet");
+      case "pong":
+        if (s.awaitingPong) schedulePing(s);
+        return;
+      case "message":
+        // Until `5`, the probing socket only carries probe packets.
+        if (probing) return onBadPacket(s, "message on a WebSocket that is still probing");
+        return onMessage(s, pk.data);
+      case "close":
+        return close(s, "client closed");
+      case "noop":
+        return;
+      default: {
+        const never: never = pk;
+        return never;
+      }
+    }
+  }
+
+  return {
+    open(conn, ws) {
+      const id = idPrefix + Buffer.from(crypto.getRandomValues(new Uint8Array(15))).toString("base64url");
+      const s: Session = {
+        id,
+        conn,
+        transport: ws ? "websocket" : "polling",
+        ws,
+        probe: null,
+        probeAnswered: false,
+        queue: [],
+        queued: 0,
+        poll: null,
+        sink: ws ? null : { send: (frame) => enqueue(s, frame) },
+        stream: ws ? null : { end: (reason) => close(s, reason), transport: "polling" },
+        namespaces: Object.create(null) as Record<string, string>,
+        pingDue: 0,
+        awaitingPong: false,
+        upgradeTimers: [],
+        backlog: null,
+        closed: false,
+      };
+      all.set(id, s);
+      if (ws) ctx.sockets.add(ws);
+      else ctx.streams.add(s.stream!);
+      metrics.inc("ws_emit_connections_total", { transport: ws ? "socketio" : "polling" });
+      schedulePing(s);
+      return s;
+    },
+    get: (id) => all.get(id),
+    takeTombstone(id) {
+      const t = tombstones.get(id);
+      tombstones.delete(id);
+      return t;
+    },
+    send,
+    packet,
+    beginProbe,
+    abortProbe,
+    subscriber,
+    drainQueue,
+    close,
+    get size() {
+      return all.size;
+    },
+  };
+}
+
+/** A long-polling payload: packets joined by \x1e, a binary one as `b` + its base64 (Engine.IO v4). */
+function pollingPayload(queue: ReadonlyArray<string | Uint8Array>): string {
+  let out = "";
+  for (let i = 0; i < queue.length; i++) {
+    const p = queue[i]!;
+    if (i > 0) out += RECORD_SEP;
+    out += typeof p === "string" ? p : `b${Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString("base64")}`;
+  }
+  return out;
+}

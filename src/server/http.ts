@@ -1,0 +1,123 @@
+/** Small HTTP helpers shared by the routes. */
+import { HttpError } from "../core/errors.ts";
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+export function json(body: unknown, status = 200, headers?: Record<string, string>): Response {
+  return Response.json(body, { status, headers });
+}
+
+/** Read a request body as text, refusing more than `limit` bytes (413) whatever Content-Length says. */
+export async function readBody(req: Request, limit: number): Promise<string> {
+  const b = await readBytes(req, limit);
+  // Checked and decoded in one pass; not silently turned into U+FFFD (a sender with a broken
+  // encoding hears of it), and a leading BOM is kept (req.text() drops it; JSON.parse refuses it).
+  try {
+    return strictUtf8.decode(b);
+  } catch {
+    throw new HttpError(400, "bad_request", "body is not valid UTF-8");
+  }
+}
+
+/**
+ * The request body, at most `limit` bytes, else HttpError 413 (JSON). Without a Content-Length
+ * (chunked) it is read as a stream and refused after `limit` bytes.
+ */
+export async function readBytes(req: Request, limit: number): Promise<Uint8Array> {
+  const declared = Number(req.headers.get("content-length") ?? "NaN");
+  if (declared > limit) throw new HttpError(413, "payload_too_large", `body is larger than ${limit} bytes`);
+  // Content-Length known (and within the limit): Bun's parser reads exactly that many bytes, so
+  // take them in one piece; touching req.body would build a ReadableStream (most of an emit's CPU).
+  if (declared >= 0) return declared === 0 ? new Uint8Array(0) : new Uint8Array(await req.arrayBuffer());
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      reader.cancel().catch(() => {});
+      throw new HttpError(413, "payload_too_large", `body is larger than ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** application/json and any +json type, with or without parameters (charset). */
+export function requireJson(req: Request): void {
+  const raw = req.headers.get("content-type");
+  if (raw === "application/json") return; // what nearly every client sends: no string work
+  const ct = (raw ?? "").split(";")[0]!.trim().toLowerCase();
+  if (ct === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(ct)) return;
+  throw new HttpError(415, "unsupported_media_type", `send the body as JSON with "Content-Type: application/json" (got ${ct ? `"${ct}"` : "none"})`);
+}
+
+export async function readJson(req: Request, limit: number): Promise<unknown> {
+  requireJson(req);
+  const text = await readBody(req, limit);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new HttpError(400, "invalid_json", `body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export function isLoopback(ip: string | undefined): boolean {
+  if (!ip) return false;
+  return ip === "::1" || ip.startsWith("127.") || ip.startsWith("::ffff:127.");
+}
+
+/** The address a proxy says it forwards for: the last hop it added (earlier ones can be forged by the client). */
+function forwardedFor(req: Request): string | null {
+  const xff = req.headers.get("x-forwarded-for");
+  if (xff) return xff.split(",").at(-1)!.trim();
+  const fwd = req.headers.get("forwarded");
+  if (fwd) {
+    // for=192.0.2.1, for="192.0.2.1:80", for="[2001:db8::1]:80" (RFC 7239)
+    const last = [...fwd.matchAll(/for="?([^";,]+)/gi)].at(-1)?.[1]?.trim();
+    if (last) {
+      const v6 = /^\[([^\]]+)\]/.exec(last);
+      return v6 ? v6[1]! : last.split(":").length === 2 ? last.split(":")[0]! : last;
+    }
+  }
+  return req.headers.get("x-real-ip")?.trim() || null;
+}
+
+const LOOPBACK_HOST = /^(localhost|[^/]*\.localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/i;
+
+/**
+ * The request names this machine in its Host header (localhost, 127.x, [::1]). A browser page
+ * that reached us by DNS rebinding sends its own host name, and a same-origin GET carries no
+ * Origin, so this is what tells such a page from a local client on read-only endpoints.
+ */
+export function namesLoopbackHost(req: Request): boolean {
+  return LOOPBACK_HOST.test(req.headers.get("host") ?? "");
+}
+
+/**
+ * "Only clients on this machine" (no secret configured): the peer is loopback, and it is not
+ * a local reverse proxy forwarding for someone else (X-Forwarded-For / Forwarded / X-Real-IP
+ * naming a non-loopback client), nor a browser running another site's page that reached us
+ * through DNS rebinding (an Origin that is neither loopback nor allowed by `originAllowed`).
+ */
+export function isLocalClient(req: Request, ip: string, originAllowed: (origin: string) => boolean): boolean {
+  if (!isLoopback(ip)) return false;
+  const fwd = forwardedFor(req);
+  if (fwd !== null && !isLoopback(fwd) && fwd.toLowerCase() !== "localhost") return false;
+  const origin = req.headers.get("origin");
+  if (origin === null) return true;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    return false;
+  }
+  return LOOPBACK_HOST.test(host) || originAllowed(origin);
+}
+
+export function methodNotAllowed(allow: string): never {
+  throw new HttpError(405, "method_not_allowed", `use ${allow}`, { Allow: allow });
+}
