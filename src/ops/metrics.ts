@@ -59,6 +59,7 @@ const DEFS: Array<[string, Family["type"], string]> = [
   ["ws_emit_events_invalid_total", "counter", "Events rejected as invalid, by source"],
   ["ws_emit_deliveries_total", "counter", "Event deliveries to local subscriptions"],
   ["ws_emit_drops_total", "counter", "Clients or messages dropped, by reason"],
+  ["ws_emit_internal_errors_total", "counter", "Exceptions caught by the error boundary, by where they happened (the connection or message is dropped, the process goes on)"],
   ["ws_emit_client_errors_total", "counter", "Malformed or refused client frames, by code"],
   ["ws_emit_redis_reconnects_total", "counter", "Redis reconnect attempts"],
   ["ws_emit_redis_canary_failures_total", "counter", "Pub/sub canaries that did not come back in time"],
