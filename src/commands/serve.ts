@@ -1,4 +1,6 @@
 import { defineCommand } from "citty";
+import { createAdapters } from "../adapters.ts";
+import { workerLinkFromEnv } from "../protocols/socketio/worker-forward.ts";
 import { createMemoryEngine } from "../engine/memory.ts";
 import { createRedisEngine } from "../engine/redis.ts";
 import type { Engine } from "../engine/types.ts";
@@ -6,16 +8,6 @@ import { createHub } from "../core/hub.ts";
 import { createLogger } from "../ops/log.ts";
 import { RAW_FORMATS, startRedisIngest } from "../ingest/redis-ingest.ts";
 import { createMetrics } from "../ops/metrics.ts";
-import { workerLinkFromEnv } from "../protocols/socketio/worker-forward.ts";
-import { createSocketIo } from "../protocols/socketio/routes.ts";
-import { nativeFormat } from "../protocols/native/codec.ts";
-import { createSseEnvelopeFormat, createSseFormat } from "../protocols/sse/codec.ts";
-import { createSseHistory } from "../protocols/sse/history.ts";
-import { installSse, sseRoute } from "../protocols/sse/stream.ts";
-import { sioFormat } from "../protocols/socketio/codec.ts";
-import { webdisFormat } from "../protocols/compat/webdis/codec.ts";
-import { wsifyFormat } from "../protocols/compat/wsify/codec.ts";
-import { wspushFormat, wspushSseFormat } from "../protocols/compat/wspush/codec.ts";
 import { startServer, type RunningServer } from "../server/index.ts";
 import { drain } from "../ops/drain.ts";
 import { VERSION } from "../core/version.ts";
@@ -44,32 +36,16 @@ export default defineCommand({
         },
       },
     );
-    hub.addFormat(nativeFormat);
-    hub.addFormat(sioFormat);
     // Under --workers, polling requests for another worker's session are passed to that worker.
     const link = isWorker() ? workerLinkFromEnv(log) : null;
-    const socketIo = createSocketIo(link);
-    // SSE resume: with --sse-history N every event gets an `id:` and the last N are kept.
-    const sseHistory = config.sseHistory > 0 ? createSseHistory(config.sseHistory) : null;
-    if (sseHistory) {
-      hub.onDeliver((m) => sseHistory.record(m));
-      log.info(`SSE resume: the last ${config.sseHistory} events are kept; event ids are ${sseHistory.tag}-<n>`);
-    }
-    const sseFormats = [createSseFormat(sseHistory?.idOf), createSseEnvelopeFormat(sseHistory?.idOf)];
-    for (const f of sseFormats) hub.addFormat(f);
-    hub.addFormat(wsifyFormat);
-    hub.addFormat(webdisFormat);
-    hub.addFormat(wspushFormat);
-    hub.addFormat(wspushSseFormat);
+    const adapters = createAdapters(config, link);
+    for (const a of adapters) for (const f of a.formats ?? []) hub.addFormat(f);
     const engine: Engine = config.redis
       ? createRedisEngine({ url: config.redis, config, hub, log, metrics })
       : createMemoryEngine(hub, config.roomspaceSecrets);
 
     try {
-      running = startServer({ config, log, hub, engine, metrics, routes: [socketIo.route, sseRoute] }, (ctx) => {
-        socketIo.attach(ctx);
-        installSse(ctx, { history: sseHistory, formats: sseFormats });
-      });
+      running = startServer({ config, log, hub, engine, metrics, adapters });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       // Listen errors carry a code (EADDRINUSE, EACCES); TLS and --metrics-address problems do not.
@@ -78,14 +54,6 @@ export default defineCommand({
       process.exit(1);
     }
     const r = running;
-    if (link) {
-      try {
-        link.listen((req, url, srv) => socketIo.forwarded(req, url, srv), Math.max(config.sioMaxHttpBufferBytes, 64 * 1024) + 1024);
-      } catch (e) {
-        log.error(`cannot listen on the private worker socket ${link.socketPath}: ${(e as Error).message}`);
-        process.exit(1);
-      }
-    }
     // What backends PUBLISH (Flask-SocketIO, JSON, socket.io emitter), delivered locally only.
     const ingest = config.redis ? startRedisIngest({ url: config.redis, config, log, metrics, deliver: (m) => hub.deliver(m) }) : null;
     if (ingest) {
@@ -113,7 +81,6 @@ export default defineCommand({
         .then(async (d) => {
           // The Redis ingest subscriber goes last, bounded in time like the engine.
           if (ingest) await Promise.race([ingest.close(), Bun.sleep(3000)]);
-          link?.close();
           log.info(`stopped (${d.closed} connections closed${d.leftover ? `, ${d.leftover} cut off at the end of the grace period` : ""})`);
           process.exit(0);
         })

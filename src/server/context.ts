@@ -38,7 +38,8 @@ export interface Ctx {
    */
   streams: Set<{ end(reason: string): void; transport?: Transport }>;
   server(): Server<WsData>;
-  state: { draining: boolean; startedAt: number };
+  /** metricsUrl: the --metrics-address listener, once the ops adapter started it. */
+  state: { draining: boolean; startedAt: number; metricsUrl?: string };
   /** wspush over SSE, provided by the SSE transport when present. */
   wspushSse?: (req: Request, token: string, ip: string, onClose: () => void) => Response;
   /** Active connections of every transport (WebSocket + streams). */
@@ -51,6 +52,8 @@ export const CLOSE = {
   GOING_AWAY: 1001,
   POLICY: 1008,
   TOO_BIG: 1009,
+  /** An exception in our handler (the error boundary closed just this socket). */
+  INTERNAL_ERROR: 1011,
   RESTART: 1012,
   TRY_AGAIN: 1013,
   /** Too many failed joins in a minute. */

@@ -1,28 +1,25 @@
-/** Bun.serve: routes, upgrade dispatch, error mapping. */
+/**
+ * Bun.serve as a router over a list of adapters (src/adapters.ts), plus what is cross-cutting:
+ * Origin and admission checks before any connection starts, CORS, the one error boundary around
+ * every adapter's HTTP and WebSocket handlers, the heartbeat, and TLS listeners. It knows no
+ * protocol by name.
+ */
 import type { Server } from "bun";
-import { ADMIN_PATHS, createAdmin, startAdminServer } from "../ops/admin.ts";
-import { connectCommand, createAuthorizer } from "../auth/authorizer.ts";
 import { createOriginPolicy } from "../auth/origin.ts";
 import type { Config } from "../core/config.ts";
-import type { Ctx, WS, WsData } from "./context.ts";
-import type { Engine } from "../engine/types.ts";
 import { HttpError } from "../core/errors.ts";
-import { startHeartbeat } from "../ops/heartbeat.ts";
-import { json, methodNotAllowed } from "./http.ts";
 import type { Hub } from "../core/hub.ts";
-import { handleEmit, handleRoomspaceSecret } from "../ingest/http.ts";
+import type { Engine } from "../engine/types.ts";
+import { createBoundary } from "../ops/boundary.ts";
 import { createConnectionRateLimit, isConnectionStart } from "../ops/connection-rate.ts";
+import { startHeartbeat } from "../ops/heartbeat.ts";
 import { createListeners, type Listeners } from "../ops/listeners.ts";
-import { handleWebdisPublish } from "../ingest/webdis-publish.ts";
-import { handleWsifyBroadcast } from "../ingest/wsify-broadcast.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Metrics } from "../ops/metrics.ts";
-import page from "../ops/page/index.html" with { type: "text" };
-import { createNativeProtocol, upgradeNative } from "../protocols/native/ws.ts";
-import { createWsifyProtocol } from "../protocols/compat/wsify/ws.ts";
-import { createWebdisProtocol, upgradeWebdis } from "../protocols/compat/webdis/ws.ts";
-import { createWspushGate, createWspushProtocol, upgradeWspush } from "../protocols/compat/wspush/ws.ts";
 import { loadTls, type TlsMaterial } from "../ops/tls.ts";
+import type { Adapter, Answer, Handlers, Peer } from "./adapter.ts";
+import { CLOSE, type Ctx, type WS, type WsData } from "./context.ts";
+import { json } from "./http.ts";
 
 export interface Deps {
   config: Config;
@@ -30,8 +27,8 @@ export interface Deps {
   hub: Hub;
   engine: Engine;
   metrics: Metrics;
-  /** Extra routes from transports added later (Socket.IO, SSE); return null when not theirs. */
-  routes?: Array<(ctx: Ctx, req: Request, url: URL, ip: string) => Promise<Response | undefined | null> | Response | undefined | null>;
+  /** What the server answers, in order (src/adapters.ts). */
+  adapters: readonly Adapter[];
 }
 
 export interface RunningServer {
@@ -53,7 +50,7 @@ const CORS_HEADERS = "Content-Type, Authorization";
 /** Bun's own request body limit: far above every configurable one (see serveOptions). */
 const BODY_BACKSTOP_BYTES = 1024 ** 3;
 
-export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): RunningServer {
+export function startServer(deps: Deps): RunningServer {
   const { config, log, metrics } = deps;
   const origins = createOriginPolicy(config.cors);
   let server: Server<WsData> | undefined;
@@ -66,20 +63,24 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
     state: { draining: false, startedAt: Date.now() },
     connectionCount: () => ctx.sockets.size + ctx.streams.size,
   };
-  const authorizer = config.authorizerUrl ? createAuthorizer(config.authorizerUrl, config.authorizerTimeoutMs, config.authorizerCacheMs) : null;
-  const native = createNativeProtocol(ctx, createWsifyProtocol(ctx, authorizer));
-  const webdis = createWebdisProtocol(ctx);
-  const wspushGate = createWspushGate(ctx);
-  const wspush = createWspushProtocol(ctx, wspushGate);
-  const admin = createAdmin(ctx);
+  const boundary = createBoundary(log, metrics);
   const connectionRate = createConnectionRateLimit(config.connectionRate, config.connectionRateExempt);
-  extra(ctx);
-
   let tls: TlsMaterial | null = null;
   if (config.tlsCert && config.tlsKey) {
     const t = loadTls(config.tlsCert, config.tlsKey);
     if (!t.ok) throw new Error(t.error);
     tls = t.value;
+  }
+
+  const started: Array<{ name: string; h: Handlers }> = [];
+  const closeAdapters = () => {
+    for (const { name, h } of started) boundary.guard(`close:${name}`, () => h.close?.());
+  };
+  try {
+    for (const a of deps.adapters) if (a.start) started.push({ name: a.name, h: a.start(ctx) });
+  } catch (e) {
+    closeAdapters();
+    throw e;
   }
 
   /**
@@ -123,93 +124,29 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
     }
   }
 
-  /** New connections are refused while draining or at --max-connections. */
-  function refuseWhenFull(): void {
-    if (ctx.state.draining) throw new HttpError(503, "draining", "this node is shutting down; reconnect to another", { "Retry-After": "1" });
-    if (ctx.connectionCount() >= config.maxConnections) {
-      metrics.inc("ws_emit_connections_refused_total", { reason: "max_connections" });
-      throw new HttpError(503, "too_many_connections", "connection limit reached", { "Retry-After": "5" });
-    }
-  }
-
-  /**
-   * wspush served every path, so its clients may use "/?token=Foo" or "/sse?token=Foo". Those
-   * are wspush requests when they cannot mean anything else: "/" only for an upgrade or an
-   * event stream, "/sse" only without a room and with a token that is not a signed ws-emit
-   * token (those always hold a dot; wspush tokens are base64url).
-   */
-  function isWspushOnOwnPath(req: Request, url: URL): boolean {
-    const token = url.searchParams.get("token");
-    if (token === null) return false;
-    if (url.pathname === "/") {
-      const upgrade = (req.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
-      return upgrade || (req.headers.get("accept") ?? "").includes("text/event-stream");
-    }
-    return url.pathname === "/sse" && !url.searchParams.has("room") && !url.searchParams.has("format") && !token.includes(".");
-  }
-
-  async function route(req: Request, url: URL, peer: () => string): Promise<Response | undefined> {
-    const path = url.pathname;
-    const m = req.method;
-    // An emit needs the client's address only for the loopback check (no --secret).
-    if (path === "/emit") return m === "POST" ? handleEmit(ctx, req, peer) : methodNotAllowed("POST");
-    const ip = peer();
-    if (path === "/ws") {
-      if (m !== "GET") methodNotAllowed("GET");
-      refuseWhenFull();
-      if (authorizer) {
-        const verdict = await authorizer.check(connectCommand(req, url));
-        if (verdict === "down") throw new HttpError(503, "authorizer_unavailable", "the authorizer is down; try again later", { "Retry-After": "5" });
-        if (verdict === "denied") {
-          metrics.inc("ws_emit_connections_refused_total", { reason: "authorizer" });
-          throw new HttpError(403, "forbidden", "the authorizer refused this connection");
-        }
-      }
-      return upgradeNative(ctx, req, url, native, ip);
-    }
-    if (path === "/.json") {
-      if (m !== "GET") methodNotAllowed("GET");
-      refuseWhenFull();
-      return upgradeWebdis(ctx, req, url, webdis, ip);
-    }
-    if (path === "/wspush" || path === "/wspush/sse" || isWspushOnOwnPath(req, url)) {
-      if (m !== "GET") methodNotAllowed("GET");
-      const wantsSse = path.endsWith("/sse") || (req.headers.get("accept") ?? "").includes("text/event-stream");
-      refuseWhenFull();
-      const token = wspushGate.admit(url);
-      if (wantsSse) {
-        if (!ctx.wspushSse) {
-          wspushGate.release(token);
-          throw new HttpError(501, "not_implemented", "wspush over SSE is not available in this build");
-        }
-        return ctx.wspushSse(req, token, ip, () => wspushGate.release(token));
-      }
-      return upgradeWspush(ctx, req, wspush, wspushGate, token, ip);
-    }
-    if (path === "/ping") return m === "GET" || m === "HEAD" ? new Response(null, { status: 200 }) : methodNotAllowed("GET");
-    if (path.startsWith("/PUBLISH/")) return m === "GET" || m === "POST" ? handleWebdisPublish(ctx, req, url, ip) : methodNotAllowed("GET, POST");
-    if (path === "/broadcast") return m === "POST" ? handleWsifyBroadcast(ctx, req, url, ip) : methodNotAllowed("POST");
-    const rs = /^\/roomspaces\/([^/]+)\/secret$/.exec(path);
-    if (rs) return m === "PUT" || m === "DELETE" ? handleRoomspaceSecret(ctx, req, ip, decodeURIComponent(rs[1]!)) : methodNotAllowed("PUT, DELETE");
-    // With --metrics-address, /metrics and /stats live only there; health checks stay here for load balancers.
-    if (ADMIN_PATHS.has(path) && !(config.metricsAddress && (path === "/metrics" || path === "/stats"))) {
-      return admin.route(req, url, ip, false)!;
-    }
-    for (const r of deps.routes ?? []) {
-      const res = await r(ctx, req, url, ip);
+  /** Ask each adapter in turn; the first answer wins, then the catch-alls. Exceptions stay here. */
+  async function route(req: Request, url: URL, peer: Peer): Promise<Response | undefined> {
+    for (const { name, h } of started) {
+      const res = await guarded(name, () => h.handle(req, url, peer));
       if (res !== null) return res;
     }
-    // wspush answered every path: one nothing else claims, carrying ?token=, is a wspush client.
-    if (url.searchParams.has("token") && path !== "/" && path !== "/index.html") return route(req, new URL(`/wspush${path.endsWith("/sse") ? "/sse" : ""}${url.search}`, url), () => ip);
-    if (m !== "GET" && m !== "HEAD" && (path === "/" || path === "/index.html")) methodNotAllowed("GET");
-    if (path === "/" && (req.headers.get("upgrade") ?? "").toLowerCase() === "websocket")
-      throw new HttpError(400, "bad_request", "no WebSocket at /: connect to /ws (native, wsify), /socket.io/ (Socket.IO), /.json (webdis) or /?token=… (wspush)");
-    switch (path) {
-      case "/":
-      case "/index.html":
-        return new Response(page as unknown as string, { headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache" } });
+    for (const { name, h } of started) {
+      if (!h.fallback) continue;
+      const res = await guarded(name, () => h.fallback!(req, url, peer));
+      if (res !== null) return res;
     }
-    throw new HttpError(404, "not_found", `no route for ${m} ${path}`);
+    throw new HttpError(404, "not_found", `no route for ${req.method} ${url.pathname}`);
+  }
+
+  /** HttpErrors are answers and pass through; anything else is a bug: counted, logged, a JSON 500. */
+  async function guarded(name: string, fn: () => Answer | Promise<Answer>): Promise<Answer> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof HttpError) throw e;
+      boundary.report(`http:${name}`, e);
+      throw new HttpError(500, "internal", "internal server error");
+    }
   }
 
   function corsHeaders(req: Request): Record<string, string> {
@@ -219,8 +156,15 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
 
   function errorResponse(e: unknown, req: Request): Response {
     if (e instanceof HttpError) return json({ error: e.code, message: e.message, ...e.extra }, e.status, { ...corsHeaders(req), ...e.headers });
-    log.error(`${req.method} ${new URL(req.url).pathname} failed`, e);
+    boundary.report("http", e);
     return json({ error: "internal", message: "internal server error" }, 500);
+  }
+
+  /** A WebSocket handler behind the boundary: an exception closes that one socket with 1011. */
+  function wsGuard(ws: WS, what: string, fn: () => void): void {
+    boundary.guard(`ws:${ws.data.conn.transport}:${what}`, fn, () => {
+      if (what !== "close") ws.close(CLOSE.INTERNAL_ERROR, "internal error");
+    });
   }
 
   const serveOptions = (material: TlsMaterial | null, port: number) => ({
@@ -240,7 +184,13 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
       // requestIP costs ~2 µs (a tenth of an emit's CPU): asked for once, and only where needed.
       let ip: string | undefined;
       const peer = () => (ip ??= srv.requestIP(req)?.address ?? "");
-      const url = new URL(req.url);
+      let url: URL;
+      try {
+        url = new URL(req.url);
+      } catch {
+        // e.g. HTTP/1.0 without a Host header: Bun cannot build the request's URL.
+        return json({ error: "bad_request", message: "the request has no valid Host header or target" }, 400, { Connection: "close" });
+      }
       try {
         if (!originOk(req)) {
           metrics.inc("ws_emit_connections_refused_total", { reason: "origin" });
@@ -268,7 +218,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
       }
     },
     error(e: Error) {
-      log.error("unhandled server error", e);
+      boundary.report("http", e);
       return json({ error: "internal", message: "internal server error" }, 500);
     },
     websocket: {
@@ -280,26 +230,22 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
       idleTimeout: 0,
       sendPings: false,
       perMessageDeflate: false,
-      open: (ws: WS) => ws.data.proto.open(ws),
-      message: (ws: WS, data: string | Buffer) => ws.data.proto.message(ws, data),
-      close: (ws: WS, code: number, reason: string) => ws.data.proto.close(ws, code, reason),
+      open: (ws: WS) => wsGuard(ws, "open", () => ws.data.proto.open(ws)),
+      message: (ws: WS, data: string | Buffer) => wsGuard(ws, "message", () => ws.data.proto.message(ws, data)),
+      close: (ws: WS, code: number, reason: string) => wsGuard(ws, "close", () => ws.data.proto.close(ws, code, reason)),
       pong(ws: WS) {
         ws.data.conn.lastSeen = Date.now();
       },
     },
   });
 
-  server = Bun.serve<WsData>(serveOptions(tls, tls && config.workers === 1 ? exclusivePort() : config.port));
-  const listeners = createListeners(server);
-  let adminServer: ReturnType<typeof startAdminServer> | null = null;
-  if (config.metricsAddress) {
-    try {
-      adminServer = startAdminServer(admin, config.metricsAddress.host, config.metricsAddress.port, log);
-    } catch (e) {
-      listeners.close();
-      throw new Error(`--metrics-address ${config.metricsAddress.host}:${config.metricsAddress.port}: ${(e as Error).message}`);
-    }
+  try {
+    server = Bun.serve<WsData>(serveOptions(tls, tls && config.workers === 1 ? exclusivePort() : config.port));
+  } catch (e) {
+    closeAdapters();
+    throw e;
   }
+  const listeners = createListeners(server);
   const heartbeat = startHeartbeat(ctx);
   const host = server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname;
   return {
@@ -309,7 +255,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
     listeners,
     ctx,
     url: `${tls ? "https" : "http"}://${host}:${server.port}`,
-    metricsUrl: adminServer?.url ?? null,
+    metricsUrl: ctx.state.metricsUrl ?? null,
     reloadTls() {
       if (!config.tlsCert || !config.tlsKey) return { ok: false, message: "no --tls-cert/--tls-key configured: nothing to reload" };
       const t = loadTls(config.tlsCert, config.tlsKey);
@@ -332,8 +278,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
     },
     close() {
       heartbeat.close();
-      admin.close();
-      adminServer?.close();
+      closeAdapters();
       listeners.close();
     },
   };

@@ -8,6 +8,7 @@ import clientFull from "../../../node_modules/socket.io-client/dist/socket.io.js
 import clientMin from "../../../node_modules/socket.io-client/dist/socket.io.min.js" with { type: "text" };
 import { createConn } from "../../core/connection.ts";
 import type { Ctx, WsProtocol } from "../../server/context.ts";
+import { refuseWhenFull } from "../../server/admission.ts";
 import { HttpError } from "../../core/errors.ts";
 import type { WorkerLink } from "./worker-forward.ts";
 import { createSessions, type Session, type Sessions, type SioWsState } from "./session.ts";
@@ -53,11 +54,7 @@ export function createSocketIo(link: WorkerLink | null = null): SocketIo {
 
   function open(ctx: Ctx, req: Request, transport: "polling" | "websocket", ip: string): Response | undefined {
     if (req.method !== "GET") return engineError(2);
-    if (ctx.state.draining) throw new HttpError(503, "draining", "this node is shutting down; reconnect to another", { "Retry-After": "1" });
-    if (ctx.connectionCount() >= ctx.config.maxConnections) {
-      ctx.metrics.inc("ws_emit_connections_refused_total", { reason: "max_connections" });
-      throw new HttpError(503, "too_many_connections", "connection limit reached", { "Retry-After": "5" });
-    }
+    refuseWhenFull(ctx);
     const conn = createConn(transport === "polling" ? "polling" : "socketio", ip, ctx.config);
     if (transport === "polling") {
       const s = sessions!.open(conn, null);

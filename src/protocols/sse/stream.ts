@@ -13,6 +13,7 @@ import type { Server } from "bun";
 import { checkJoin, joinRefused } from "../../auth/rooms.ts";
 import { createConn, joinBroadcast, joinRoom, releaseConn, type Conn, type Transport } from "../../core/connection.ts";
 import type { Ctx } from "../../server/context.ts";
+import { refuseWhenFull } from "../../server/admission.ts";
 import { HttpError } from "../../core/errors.ts";
 import { methodNotAllowed } from "../../server/http.ts";
 import { textOf, type Sink, type TextFormat } from "../../core/hub.ts";
@@ -79,7 +80,7 @@ export async function sseRoute(ctx: Ctx, req: Request, url: URL, ip: string): Pr
   if (url.pathname !== SSE_PATH) return null;
   if (req.method !== "GET") methodNotAllowed("GET");
   const { config, metrics } = ctx;
-  refuseIfFull(ctx);
+  refuseWhenFull(ctx);
   const format = url.searchParams.get("format");
   if (format !== null && format !== "event" && format !== "envelope")
     throw new HttpError(400, "bad_request", `unknown format "${format}": use "event" (the default) or "envelope"`);
@@ -95,7 +96,7 @@ export async function sseRoute(ctx: Ctx, req: Request, url: URL, ip: string): Pr
     }
   }
   // The checks may have awaited the secret store: look again before taking the slot.
-  refuseIfFull(ctx);
+  refuseWhenFull(ctx);
   if (req.signal.aborted) return new Response(null, { status: 499 });
 
   const conn = createConn("sse", ip, config);
@@ -144,14 +145,6 @@ function streamResponse(ctx: Ctx, req: Request, body: ReadableStream): Response 
       "X-Accel-Buffering": "no",
     },
   });
-}
-
-function refuseIfFull(ctx: Ctx): void {
-  if (ctx.state.draining) throw new HttpError(503, "draining", "this node is shutting down; reconnect to another", { "Retry-After": "1" });
-  if (ctx.connectionCount() >= ctx.config.maxConnections) {
-    ctx.metrics.inc("ws_emit_connections_refused_total", { reason: "max_connections" });
-    throw new HttpError(503, "too_many_connections", "connection limit reached", { "Retry-After": "5" });
-  }
 }
 
 interface StreamOptions {
