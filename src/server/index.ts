@@ -127,25 +127,32 @@ export function startServer(deps: Deps): RunningServer {
   /** Ask each adapter in turn; the first answer wins, then the catch-alls. Exceptions stay here. */
   async function route(req: Request, url: URL, peer: Peer): Promise<Response | undefined> {
     for (const { name, h } of started) {
-      const res = await guarded(name, () => h.handle(req, url, peer));
+      let res = guarded(name, () => h.handle(req, url, peer));
+      // Most adapters answer "not mine" synchronously: no await (a microtask each) for those.
+      if (res instanceof Promise) res = await res;
       if (res !== null) return res;
     }
     for (const { name, h } of started) {
       if (!h.fallback) continue;
-      const res = await guarded(name, () => h.fallback!(req, url, peer));
+      let res = guarded(name, () => h.fallback!(req, url, peer));
+      if (res instanceof Promise) res = await res;
       if (res !== null) return res;
     }
     throw new HttpError(404, "not_found", `no route for ${req.method} ${url.pathname}`);
   }
 
   /** HttpErrors are answers and pass through; anything else is a bug: counted, logged, a JSON 500. */
-  async function guarded(name: string, fn: () => Answer | Promise<Answer>): Promise<Answer> {
-    try {
-      return await fn();
-    } catch (e) {
+  function guarded(name: string, fn: () => Answer | Promise<Answer>): Answer | Promise<Answer> {
+    const fail = (e: unknown): never => {
       if (e instanceof HttpError) throw e;
       boundary.report(`http:${name}`, e);
       throw new HttpError(500, "internal", "internal server error");
+    };
+    try {
+      const res = fn();
+      return res instanceof Promise ? res.catch(fail) : res;
+    } catch (e) {
+      return fail(e);
     }
   }
 
