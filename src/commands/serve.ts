@@ -6,6 +6,7 @@ import { createHub } from "../core/hub.ts";
 import { createLogger } from "../ops/log.ts";
 import { RAW_FORMATS, startRedisIngest } from "../ingest/redis-ingest.ts";
 import { createMetrics } from "../ops/metrics.ts";
+import { createBoundary } from "../ops/boundary.ts";
 import { workerLinkFromEnv } from "../protocols/socketio/worker-forward.ts";
 import { createSocketIo } from "../protocols/socketio/routes.ts";
 import { nativeFormat } from "../protocols/native/codec.ts";
@@ -31,6 +32,8 @@ export default defineCommand({
     const log = createLogger(config.logLevel, config.logFormat);
     if (config.workers !== 1 && !isWorker()) return superviseWorkers(config, log);
     const metrics = createMetrics();
+    // The one error boundary of this process (Redis message handlers; see ops/boundary.ts).
+    const boundary = createBoundary(log, metrics);
     let running: RunningServer | undefined;
     const deliveries = metrics.counter("ws_emit_deliveries_total");
     const hub = createHub(
@@ -62,7 +65,7 @@ export default defineCommand({
     hub.addFormat(wspushFormat);
     hub.addFormat(wspushSseFormat);
     const engine: Engine = config.redis
-      ? createRedisEngine({ url: config.redis, config, hub, log, metrics })
+      ? createRedisEngine({ url: config.redis, config, hub, log, metrics, boundary })
       : createMemoryEngine(hub, config.roomspaceSecrets);
 
     try {
@@ -87,7 +90,7 @@ export default defineCommand({
       }
     }
     // What backends PUBLISH (Flask-SocketIO, JSON, socket.io emitter), delivered locally only.
-    const ingest = config.redis ? startRedisIngest({ url: config.redis, config, log, metrics, deliver: (m) => hub.deliver(m) }) : null;
+    const ingest = config.redis ? startRedisIngest({ url: config.redis, config, log, metrics, boundary, deliver: (m) => hub.deliver(m) }) : null;
     if (ingest) {
       // wsify and webdis clients listen on plain Redis channels: subscribe while any local client does.
       const refs = new Map<string, number>();

@@ -8,7 +8,7 @@ import type { Ctx, WS, WsData } from "./context.ts";
 import type { Engine } from "../engine/types.ts";
 import { HttpError } from "../core/errors.ts";
 import { startHeartbeat } from "../ops/heartbeat.ts";
-import { json, methodNotAllowed } from "./http.ts";
+import { decodePathPart, json, methodNotAllowed } from "./http.ts";
 import type { Hub } from "../core/hub.ts";
 import { handleEmit, handleRoomspaceSecret } from "../ingest/http.ts";
 import { createConnectionRateLimit, isConnectionStart } from "../ops/connection-rate.ts";
@@ -190,7 +190,7 @@ export function startServer(deps: Deps, extra: (ctx: Ctx) => void = () => {}): R
     if (path.startsWith("/PUBLISH/")) return m === "GET" || m === "POST" ? handleWebdisPublish(ctx, req, url, ip) : methodNotAllowed("GET, POST");
     if (path === "/broadcast") return m === "POST" ? handleWsifyBroadcast(ctx, req, url, ip) : methodNotAllowed("POST");
     const rs = /^\/roomspaces\/([^/]+)\/secret$/.exec(path);
-    if (rs) return m === "PUT" || m === "DELETE" ? handleRoomspaceSecret(ctx, req, ip, decodeURIComponent(rs[1]!)) : methodNotAllowed("PUT, DELETE");
+    if (rs) return m === "PUT" || m === "DELETE" ? handleRoomspaceSecret(ctx, req, ip, decodePathPart(rs[1]!, "roomspace name")) : methodNotAllowed("PUT, DELETE");
     // With --metrics-address, /metrics and /stats live only there; health checks stay here for load balancers.
     if (ADMIN_PATHS.has(path) && !(config.metricsAddress && (path === "/metrics" || path === "/stats"))) {
       return admin.route(req, url, ip, false)!;
