@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { scanFlags } from "./cli-args.ts";
 import { eventNameError } from "../ingest/emit-request.ts";
 import { parseNamespace, parseRoom } from "../core/rooms.ts";
+import { deeperThan, depthError, MAX_DEPTH } from "../core/bounds.ts";
 
 export interface EmitRequest {
   url: string;
@@ -36,6 +37,8 @@ export function emitRequest(rawArgs: string[], env: Record<string, string | unde
   if (dataText !== undefined && dataText !== "-") {
     try {
       body.data = JSON.parse(dataText);
+      // The server refuses it too; said here, it is not a stack overflow while sending.
+      if (deeperThan(body.data, MAX_DEPTH)) issues.push(depthError("DATA"));
     } catch {
       issues.push(`DATA is not valid JSON: ${dataText.slice(0, 80)}`);
     }
@@ -98,6 +101,10 @@ export default defineCommand({
         body.data = JSON.parse(text);
       } catch {
         process.stderr.write(`ws-emit emit: DATA (stdin) is not valid JSON: ${text.slice(0, 80)}\n`);
+        process.exit(2);
+      }
+      if (deeperThan(body.data, MAX_DEPTH)) {
+        process.stderr.write(`ws-emit emit: ${depthError("DATA (stdin)")}\n`);
         process.exit(2);
       }
     }

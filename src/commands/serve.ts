@@ -8,6 +8,7 @@ import { createHub } from "../core/hub.ts";
 import { createLogger } from "../ops/log.ts";
 import { RAW_FORMATS, startRedisIngest } from "../ingest/redis-ingest.ts";
 import { createMetrics } from "../ops/metrics.ts";
+import { createBoundary } from "../ops/boundary.ts";
 import { startServer, type RunningServer } from "../server/index.ts";
 import { drain } from "../ops/drain.ts";
 import { VERSION } from "../core/version.ts";
@@ -23,6 +24,8 @@ export default defineCommand({
     const log = createLogger(config.logLevel, config.logFormat);
     if (config.workers !== 1 && !isWorker()) return superviseWorkers(config, log);
     const metrics = createMetrics();
+    // The one error boundary of this process (HTTP, WebSocket and Redis message handlers; see ops/boundary.ts).
+    const boundary = createBoundary(log, metrics);
     let running: RunningServer | undefined;
     const deliveries = metrics.counter("ws_emit_deliveries_total");
     const hub = createHub(
@@ -41,11 +44,11 @@ export default defineCommand({
     const adapters = createAdapters(config, link);
     for (const a of adapters) for (const f of a.formats ?? []) hub.addFormat(f);
     const engine: Engine = config.redis
-      ? createRedisEngine({ url: config.redis, config, hub, log, metrics })
+      ? createRedisEngine({ url: config.redis, config, hub, log, metrics, boundary })
       : createMemoryEngine(hub, config.roomspaceSecrets);
 
     try {
-      running = startServer({ config, log, hub, engine, metrics, adapters });
+      running = startServer({ config, log, hub, engine, metrics, adapters, boundary });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       // Listen errors carry a code (EADDRINUSE, EACCES); TLS and --metrics-address problems do not.
@@ -55,7 +58,7 @@ export default defineCommand({
     }
     const r = running;
     // What backends PUBLISH (Flask-SocketIO, JSON, socket.io emitter), delivered locally only.
-    const ingest = config.redis ? startRedisIngest({ url: config.redis, config, log, metrics, deliver: (m) => hub.deliver(m) }) : null;
+    const ingest = config.redis ? startRedisIngest({ url: config.redis, config, log, metrics, boundary, deliver: (m) => hub.deliver(m) }) : null;
     if (ingest) {
       // wsify and webdis clients listen on plain Redis channels: subscribe while any local client does.
       const refs = new Map<string, number>();

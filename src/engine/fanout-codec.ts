@@ -12,6 +12,7 @@
  */
 import { textArgsOf } from "../ingest/binary.ts";
 import type { EmitMessage } from "../core/message.ts";
+import { deeperThan, MAX_DEPTH, quote } from "../core/bounds.ts";
 
 export type Fanout = { kind: "emit"; node: string; msg: EmitMessage } | { kind: "canary"; node: string; seq: number };
 
@@ -60,6 +61,8 @@ export function decodeFanout(text: string): { ok: true; value: Fanout } | { ok: 
     const bin = ex.bin;
     if (bin !== undefined && !(Array.isArray(bin) && bin.length === 2 && Array.isArray(bin[0]) && isStrings(bin[1]))) return { ok: false, error: "malformed emit binary" };
     if (ex.except !== undefined && !isStrings(ex.except)) return { ok: false, error: "malformed emit except" };
+    // Anyone who can PUBLISH on this Redis can send one: every delivery re-serialises the arguments.
+    if (deeperThan(args, MAX_DEPTH + 1) || (bin !== undefined && deeperThan(bin[0], MAX_DEPTH + 1))) return { ok: false, error: "emit arguments nest too deep" };
     const msg: EmitMessage = { event, namespace, rooms: rooms as string[] | null, args };
     if (typeof raw === "string") msg.raw = raw;
     if (x.length >= 8 && only !== null) msg.only = only as string[];
@@ -72,7 +75,7 @@ export function decodeFanout(text: string): { ok: true; value: Fanout } | { ok: 
     if (ex.except !== undefined) msg.except = ex.except as string[];
     return { ok: true, value: { kind: "emit", node, msg } };
   }
-  return { ok: false, error: `unknown kind ${JSON.stringify(x[0])}` };
+  return { ok: false, error: `unknown kind ${quote(x[0])}` };
 }
 
 const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((r) => typeof r === "string");

@@ -16,6 +16,7 @@ import type { Hub } from "../core/hub.ts";
 import type { Logger } from "../ops/log.ts";
 import type { EmitMessage } from "../core/message.ts";
 import type { Metrics } from "../ops/metrics.ts";
+import { createBoundary, type Boundary } from "../ops/boundary.ts";
 import { decodeFanout, encodeCanary, encodeEmit } from "./fanout-codec.ts";
 import { createNodeRegistry } from "./node-registry.ts";
 import { createRedisLink } from "./redis-link.ts";
@@ -30,9 +31,11 @@ export interface RedisEngineDeps {
   hub: Hub;
   log: Logger;
   metrics: Metrics;
+  /** The process's error boundary: a fan-out message that throws is dropped, counted and logged, never fatal. */
+  boundary?: Boundary;
 }
 
-export function createRedisEngine({ url, config, hub, log, metrics }: RedisEngineDeps): Engine {
+export function createRedisEngine({ url, config, hub, log, metrics, boundary = createBoundary(log, metrics) }: RedisEngineDeps): Engine {
   const parsed = parseRedisTarget(url);
   if (!parsed.ok) throw new Error(parsed.error);
   const target = parsed.value;
@@ -61,7 +64,12 @@ export function createRedisEngine({ url, config, hub, log, metrics }: RedisEngin
     else log.warn(`redis fan-out unhealthy: ${why}`);
   }
 
+  /** Runs inside ioredis's parser callback: an exception there must go no further than this message. */
   function onMessage(channel: string, text: string) {
+    boundary.guard("ws-emit:fanout", () => onFanout(channel, text));
+  }
+
+  function onFanout(channel: string, text: string) {
     const f = decodeFanout(text);
     if (!f.ok) {
       metrics.inc("ws_emit_events_invalid_total", { source: "cluster" });

@@ -6,6 +6,7 @@
  */
 import { parseNamespace, parseRoom } from "../core/rooms.ts";
 import type { EmitMessage } from "../core/message.ts";
+import { deeperThan, depthError, MAX_DEPTH } from "../core/bounds.ts";
 
 export const MAX_EVENT_LENGTH = 200;
 export const MAX_ROOMS_PER_EMIT = 1000;
@@ -71,6 +72,8 @@ export function parseEmit(x: unknown): EmitParse {
     if (o.data !== undefined) return { ok: false, error: 'send either "data" (one argument) or "args" (a list), not both' };
     args = o.args;
   } else args = o.data === undefined ? [] : [o.data];
+  // Refused here, at the door: every encoder, the SSE history and the fan-out recurse per level.
+  if (deeperThan(args, MAX_DEPTH + 1)) return { ok: false, error: depthError(o.args !== undefined ? 'an argument in "args"' : '"data"') };
 
   const value: EmitMessage = { event: o.event as string, args, namespace: ns.ns, rooms };
   if (except) value.except = except;

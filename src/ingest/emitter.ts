@@ -17,6 +17,7 @@ import { decode } from "notepack.io";
 import type { EmitMessage } from "../core/message.ts";
 import { parseEmit } from "./emit-request.ts";
 import { withBinary } from "./binary.ts";
+import { quote } from "../core/bounds.ts";
 
 export type EmitterParse =
   | { ok: true; kind: "emit"; value: EmitMessage }
@@ -41,7 +42,7 @@ export function parseEmitterMessage(payload: Uint8Array, maxBytes = 16 * 1024 * 
   const opts = (msg[2] ?? {}) as Record<string, unknown> | null;
   if (typeof packet !== "object" || packet === null) return { ok: false, error: "the packet is not a map" };
   if (typeof opts !== "object" || opts === null) return { ok: false, error: "the options are not a map" };
-  if (packet.type !== EVENT && packet.type !== BINARY_EVENT) return { ok: true, kind: "ignored", reason: `packet type ${String(packet.type)} is not an event` };
+  if (packet.type !== EVENT && packet.type !== BINARY_EVENT) return { ok: true, kind: "ignored", reason: `packet type ${quote(packet.type)} is not an event` };
   const data = packet.data;
   if (!Array.isArray(data) || data.length === 0) return { ok: false, error: "packet data must be [event, ...args]" };
 

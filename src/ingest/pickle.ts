@@ -146,14 +146,27 @@ function run(buf: Uint8Array, lim: Required<PickleLimits>): unknown {
       throw new Fail(`string at byte ${pos - b.length} is not valid UTF-8`);
     }
   };
+  /**
+   * LONG1/LONG4: little-endian two's complement of any length. Only ±2^53 passes on exactly,
+   * so after dropping redundant sign bytes (linear) more than 7 bytes is refused without ever
+   * building the number: a BigInt built byte by byte is quadratic (a 1 MB integer took ~110 s)
+   * and its decimal text would be megabytes in the log.
+   */
   const long = (b: Uint8Array) => {
-    if (b.length === 0) return 0;
-    let n = 0n;
-    for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i]!);
-    if (b[b.length - 1]! & 0x80) n -= 1n << BigInt(b.length * 8);
-    if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER))
-      throw new Fail(`integer ${n} is too large to pass on exactly (limit ±2^53)`);
-    return Number(n);
+    let n = b.length;
+    if (n === 0) return 0;
+    const negative = (b[n - 1]! & 0x80) !== 0;
+    const pad = negative ? 0xff : 0x00;
+    // A sign byte is redundant when the byte below it carries the same sign.
+    while (n > 1 && b[n - 1] === pad && ((b[n - 2]! & 0x80) !== 0) === negative) n--;
+    const tooLarge = () => new Fail(`integer of ${b.length} bytes at byte ${pos - b.length} is too large to pass on exactly (limit ±2^53)`);
+    if (n > 7) throw tooLarge();
+    // At most 7 bytes: the BigInt work is constant.
+    let v = 0n;
+    for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+    if (negative) v -= 1n << BigInt(n * 8);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) throw tooLarge();
+    return Number(v);
   };
 
   if (buf.length < 2 || buf[0] !== 0x80) throw new Fail("not a pickle of protocol 2 or later (it must start with byte 0x80)");

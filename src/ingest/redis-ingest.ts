@@ -20,6 +20,7 @@ import type { Config } from "../core/config.ts";
 import type { Logger } from "../ops/log.ts";
 import type { EmitMessage, IngestSource } from "../core/message.ts";
 import type { Counter, Metrics } from "../ops/metrics.ts";
+import { createBoundary, type Boundary } from "../ops/boundary.ts";
 import { MAX_BATCH, parseEmit } from "./emit-request.ts";
 import { parseEmitterMessage } from "./emitter.ts";
 import { parseSocketioQueueMessage, type QueueParse } from "./socketio-queue.ts";
@@ -36,6 +37,8 @@ export interface RedisIngestOptions {
   metrics: Metrics;
   /** Deliver to this node's local subscribers only; returns the delivery count. */
   deliver: (msg: EmitMessage, source: IngestSource) => number;
+  /** The process's error boundary: a message whose handling throws is dropped, counted and logged, never fatal. */
+  boundary?: Boundary;
 }
 
 export interface RedisIngest {
@@ -197,14 +200,9 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
     accept("redis-raw", { event: "message", args: [text], raw: text, namespace: "/", rooms: [room], only });
   };
 
-  // A throw here would reach ioredis's parser: keep every handler total.
-  const guard = (fn: () => void) => {
-    try {
-      fn();
-    } catch (e) {
-      log.error("ingest handler failed", e);
-    }
-  };
+  // A throw here would reach ioredis's parser: every handler runs behind the boundary.
+  const boundary = opts.boundary ?? createBoundary(log, metrics);
+  const guard = (fn: () => void) => void boundary.guard("redis-ingest", fn);
   // The JSON channel is recognised by its bytes: no string for the channel name per message.
   const jsonChannel = queueChannels.has(config.redisJsonChannel) ? null : Buffer.from(config.redisJsonChannel);
   sub.on("messageBuffer", (ch: Buffer, payload: Buffer) =>

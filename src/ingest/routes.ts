@@ -3,9 +3,8 @@
  * `GET|POST /PUBLISH/<channel>/<message>` (webdis), `POST /broadcast` (wsify), and
  * `PUT|DELETE /roomspaces/<name>/secret`.
  */
-import { HttpError } from "../core/errors.ts";
 import type { Adapter } from "../server/adapter.ts";
-import { methodNotAllowed } from "../server/http.ts";
+import { decodePathPart, methodNotAllowed } from "../server/http.ts";
 import { handleEmit, handleRoomspaceSecret } from "./http.ts";
 import { handleWebdisPublish } from "./webdis-publish.ts";
 import { handleWsifyBroadcast } from "./wsify-broadcast.ts";
@@ -24,18 +23,9 @@ export const ingestAdapter: Adapter = {
         if (path.startsWith("/PUBLISH/")) return m === "GET" || m === "POST" ? handleWebdisPublish(ctx, req, url, peer()) : methodNotAllowed("GET, POST");
         if (path === "/broadcast") return m === "POST" ? handleWsifyBroadcast(ctx, req, url, peer()) : methodNotAllowed("POST");
         const rs = ROOMSPACE_SECRET.exec(path);
-        if (rs) return m === "PUT" || m === "DELETE" ? handleRoomspaceSecret(ctx, req, peer(), decodeSegment(rs[1]!)) : methodNotAllowed("PUT, DELETE");
+        if (rs) return m === "PUT" || m === "DELETE" ? handleRoomspaceSecret(ctx, req, peer(), decodePathPart(rs[1]!, "roomspace name")) : methodNotAllowed("PUT, DELETE");
         return null;
       },
     };
   },
 };
-
-/** A percent-decoded path segment; malformed escapes (`%E0%A4%A`) are the client's error, not a 500. */
-function decodeSegment(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    throw new HttpError(400, "bad_request", "the roomspace name in the path is not valid percent-encoded UTF-8");
-  }
-}

@@ -5,6 +5,8 @@ import { HttpError } from "../core/errors.ts";
 import { isLocalClient, readJson } from "../server/http.ts";
 import { WSIFY_EVENT } from "../protocols/compat/wsify/codec.ts";
 import { DEFAULT_NAMESPACE, parseRoom } from "../core/rooms.ts";
+import { deeperThan, depthError, MAX_DEPTH } from "../core/bounds.ts";
+import { MAX_ROOMS_PER_EMIT } from "./emit-request.ts";
 
 export async function handleWsifyBroadcast(ctx: Ctx, req: Request, url: URL, ip: string): Promise<Response> {
   const expected = ctx.config.wsifyKey ?? ctx.config.secret;
@@ -14,14 +16,17 @@ export async function handleWsifyBroadcast(ctx: Ctx, req: Request, url: URL, ip:
   const body = await readJson(req, ctx.config.maxBodyBytes);
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "bad_request", 'body must be {"channel":"…","content":…}');
   const o = body as Record<string, unknown>;
-  const channels = Array.isArray(o.channels) ? o.channels.map(String) : o.channel !== undefined ? [String(o.channel)] : [];
+  const channels: unknown[] = Array.isArray(o.channels) ? o.channels : o.channel !== undefined ? [o.channel] : [];
   if (channels.length === 0) throw new HttpError(400, "bad_request", '"channel" is required');
+  if (channels.length > MAX_ROOMS_PER_EMIT) throw new HttpError(400, "bad_request", `"channels" has more than ${MAX_ROOMS_PER_EMIT} entries`);
   const rooms: string[] = [];
   for (const c of channels) {
-    const r = parseRoom(c);
+    // wsify backends may name a channel with a number; anything else is not a name (and String() of it may throw).
+    const r = parseRoom(typeof c === "number" && Number.isFinite(c) ? String(c) : c);
     if (!r.ok) throw new HttpError(400, "bad_request", `"channel": ${r.error}`);
     rooms.push(r.room);
   }
+  if (deeperThan(o.content, MAX_DEPTH)) throw new HttpError(400, "bad_request", depthError('"content"'));
   await ctx.engine.publish({ event: WSIFY_EVENT, args: [o.content === undefined ? null : o.content], namespace: DEFAULT_NAMESPACE, rooms }, "wsify");
   ctx.metrics.inc("ws_emit_events_in_total", { source: "wsify" });
   return new Response(null, { status: 201 });

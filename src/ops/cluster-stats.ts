@@ -12,6 +12,7 @@
  *
  * The snapshot codec and the summing are pure; createClusterStats adds the timer and the cache.
  */
+import { deeperThan, quote } from "../core/bounds.ts";
 import type { NodeEntry, NodeRegistry } from "../engine/node-registry.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
@@ -115,7 +116,9 @@ export function decodeSnapshot(text: string): { ok: true; value: NodeSnapshot } 
   }
   if (typeof x !== "object" || x === null || Array.isArray(x)) return { ok: false, error: "not an object" };
   const o = x as Record<string, unknown>;
-  if (o.v !== 1) return { ok: false, error: `unknown snapshot version ${JSON.stringify(o.v)}` };
+  if (o.v !== 1) return { ok: false, error: `unknown snapshot version ${quote(o.v)}` };
+  // The snapshot is served again in /stats: nothing in it nests deeper than top_rooms' pairs.
+  if (deeperThan(o, 3)) return { ok: false, error: "nests deeper than a snapshot does" };
   if (typeof o.id !== "string" || typeof o.version !== "string" || typeof o.draining !== "boolean") return { ok: false, error: "bad id, version or draining" };
   for (const k of ["at", "ttl_ms", "pid", "uptime_s", "connections", "rooms"]) if (!isCount(o[k])) return { ok: false, error: `bad ${k}` };
   const byT = o.connections_by_transport;

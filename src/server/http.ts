@@ -118,6 +118,15 @@ export function isLocalClient(req: Request, ip: string, originAllowed: (origin: 
   return LOOPBACK_HOST.test(host) || originAllowed(origin);
 }
 
+/** A percent-encoded path segment; bad encoding (`%E0%A4%A`) is a 400, not a URIError. */
+export function decodePathPart(s: string, what: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new HttpError(400, "bad_request", `bad percent-encoding in the ${what}`);
+  }
+}
+
 export function methodNotAllowed(allow: string): never {
   throw new HttpError(405, "method_not_allowed", `use ${allow}`, { Allow: allow });
 }

@@ -10,7 +10,7 @@ import type { Config } from "../core/config.ts";
 import { HttpError } from "../core/errors.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Engine } from "../engine/types.ts";
-import { createBoundary } from "../ops/boundary.ts";
+import { createBoundary, type Boundary } from "../ops/boundary.ts";
 import { createConnectionRateLimit, isConnectionStart } from "../ops/connection-rate.ts";
 import { startHeartbeat } from "../ops/heartbeat.ts";
 import { createListeners, type Listeners } from "../ops/listeners.ts";
@@ -29,6 +29,8 @@ export interface Deps {
   metrics: Metrics;
   /** What the server answers, in order (src/adapters.ts). */
   adapters: readonly Adapter[];
+  /** The process's error boundary (one per process, shared with the Redis handlers). */
+  boundary?: Boundary;
 }
 
 export interface RunningServer {
@@ -63,7 +65,7 @@ export function startServer(deps: Deps): RunningServer {
     state: { draining: false, startedAt: Date.now() },
     connectionCount: () => ctx.sockets.size + ctx.streams.size,
   };
-  const boundary = createBoundary(log, metrics);
+  const boundary = deps.boundary ?? createBoundary(log, metrics);
   const connectionRate = createConnectionRateLimit(config.connectionRate, config.connectionRateExempt);
   let tls: TlsMaterial | null = null;
   if (config.tlsCert && config.tlsKey) {

@@ -102,7 +102,7 @@ print(json.dumps(value, default=default))`);
     for (const value of ["'x' * 40_000", "bytes(40_000)"]) {
       const p = hex(python(`import pickle; v = ${value}; print(pickle.dumps([v] * 1000, protocol=4).hex())`));
       expect(p.length).toBeLessThan(50_000);
-      expect(decodePickle(p, { maxBytes: 1024 * 1024 })).toEqual({ ok: false, error: expect.stringContaining("bytes of text (memo references repeat its data)") });
+      expect(decodePickle(p, { maxBytes: 1024 * 1024 })).toEqual({ ok: false, error: expect.stringContaining("once memo references are expanded") });
       // Shared a few times (as pickle memoizes repeated strings anyway) is fine.
       const few = hex(python(`import pickle; v = ${value}; print(pickle.dumps([v] * 3, protocol=4).hex())`));
       expect(decodePickle(few, { maxBytes: 1024 * 1024 }).ok).toBe(true);
@@ -213,5 +213,48 @@ print(pickle.dumps([{'a': (1, b'xy', 2.5, None, True, 2**70)}], protocol=4).hex(
     }
     expect(ok + refused).toBe(10_000);
     expect(refused).toBeGreaterThan(0);
+  });
+});
+
+describe("pickle integers and expansion (issue 11)", () => {
+  /** PROTO 4, LONG4 <n> <bytes>, STOP. */
+  const long4 = (body: Uint8Array) => {
+    const b = new Uint8Array(2 + 5 + body.length + 1);
+    b.set([0x80, 4, 0x8b]);
+    new DataView(b.buffer).setInt32(3, body.length, true);
+    b.set(body, 7);
+    b[b.length - 1] = 0x2e;
+    return b;
+  };
+
+  test("a 1 MB LONG4 integer is refused at once, and the refusal does not hold the number", () => {
+    const body = new Uint8Array(1024 * 1024).fill(0x37);
+    const started = performance.now();
+    const r = decodePickle(long4(body), { maxBytes: 2 * 1024 * 1024 });
+    const ms = performance.now() - started;
+    expect(r).toEqual({ ok: false, error: expect.stringContaining("too large to pass on exactly") });
+    expect((r as any).error.length).toBeLessThan(150);
+    // Linear: the quadratic decoder took ~110 s here. Not a timing assertion on speed, a sanity bound.
+    expect(ms).toBeLessThan(5000);
+  });
+
+  test("redundant sign bytes do not make a small integer large; ±2^53 edges are exact", () => {
+    // 5 as 9 bytes (zero-padded), -1 as 9 bytes (0xff-padded): Python would read 5 and -1.
+    expect(decodePickle(long4(new Uint8Array([5, 0, 0, 0, 0, 0, 0, 0, 0])))).toEqual({ ok: true, value: 5 });
+    expect(decodePickle(long4(new Uint8Array(9).fill(0xff)))).toEqual({ ok: true, value: -1 });
+    for (const [py, value] of [["2**53-1", Number.MAX_SAFE_INTEGER], ["-(2**53-1)", Number.MIN_SAFE_INTEGER], ["-2**40", -(2 ** 40)], ["2**62", null], ["-2**53", null]] as const) {
+      const r = decodePickle(hex(python(`import pickle; print(pickle.dumps(${py}, protocol=4).hex())`)));
+      if (value === null) expect(r.ok).toBe(false);
+      else expect(r).toEqual({ ok: true, value });
+    }
+  });
+
+  test("what a pickle expands to is held to maxBytes: a 3 KB pickle of shared lists is refused", () => {
+    // Each level holds the previous one 8 times: a few KB of pickle, megabytes once expanded.
+    const p = hex(python("import pickle\nx = ['abcdefghij' * 10] * 10\nfor _ in range(4): x = [x] * 8\nprint(pickle.dumps({'method':'emit','event':'e','data':x}, protocol=4).hex())"));
+    expect(p.length).toBeLessThan(4000);
+    expect(decodePickle(p, { maxBytes: 1024 * 1024 })).toEqual({ ok: false, error: expect.stringContaining("more than 1048576 bytes once memo references are expanded") });
+    // The same data without sharing is as large as its expansion, and fits a larger limit.
+    expect(decodePickle(p, { maxBytes: 8 * 1024 * 1024 }).ok).toBe(true);
   });
 });

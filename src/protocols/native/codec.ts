@@ -11,6 +11,8 @@
  */
 import type { TextFormat } from "../../core/hub.ts";
 import type { EmitMessage } from "../../core/message.ts";
+import { clip, quote } from "../../core/bounds.ts";
+import { MAX_ROOM_LENGTH } from "../../core/rooms.ts";
 
 export const NATIVE_FORMAT_ID = "n";
 
@@ -25,6 +27,9 @@ export const nativeFormat: TextFormat = {
     return JSON.stringify(out);
   },
 };
+
+/** Longest string `id` a client may send (it comes back in the reply). */
+export const MAX_ID_LENGTH = 200;
 
 export type ClientFrame =
   | { type: "join"; room: unknown; secret: unknown; token?: unknown; id: unknown }
@@ -45,6 +50,8 @@ export function parseClientFrame(text: string): FrameParse {
   const o = x as Record<string, unknown>;
   const id = o.id;
   if (id !== undefined && typeof id !== "string" && typeof id !== "number") return { ok: false, error: '"id" must be a string or number' };
+  // Echoed in every reply: a correlation id, not a payload.
+  if (typeof id === "string" && id.length > MAX_ID_LENGTH) return { ok: false, error: `"id" is longer than ${MAX_ID_LENGTH} characters` };
   switch (o.type) {
     case "join":
       if (o.room === undefined) return { ok: false, error: '"room" is required', id };
@@ -55,7 +62,7 @@ export function parseClientFrame(text: string): FrameParse {
     case "ping":
       return { ok: true, value: { type: "ping", id } };
     default:
-      return { ok: false, error: `unknown frame type ${JSON.stringify(o.type ?? null)}; expected join, leave or ping`, id };
+      return { ok: false, error: `unknown frame type ${quote(o.type ?? null)}; expected join, leave or ping`, id };
   }
 }
 
@@ -67,10 +74,11 @@ export function encodeReply(type: "joined" | "left" | "pong", room: string | und
   return JSON.stringify(out);
 }
 
+/** An error frame; a room the client sent is echoed cut to MAX_ROOM_LENGTH (a longer one is invalid anyway). */
 export function encodeError(code: string, message: string, room?: unknown, id?: unknown, reason?: string): string {
   const out: Record<string, unknown> = { type: "error", code };
   if (reason !== undefined) out.reason = reason;
-  if (typeof room === "string") out.room = room;
+  if (typeof room === "string") out.room = clip(room, MAX_ROOM_LENGTH);
   out.message = message;
   if (id !== undefined) out.id = id;
   return JSON.stringify(out);

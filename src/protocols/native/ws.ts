@@ -31,7 +31,7 @@ export async function upgradeNative(ctx: Ctx, req: Request, url: URL, proto: WsP
 }
 
 /** @param wsify takes over a connection whose frames are wsify commands (same /ws path). */
-export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, x: unknown): void }): WsProtocol {
+export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, text: string): void }): WsProtocol {
   const { hub, metrics, config } = ctx;
 
   function fail(ws: WS, code: string, message: string, room?: unknown, id?: unknown, reason?: string) {
@@ -89,7 +89,8 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, x: unknow
       try {
         x = JSON.parse(data);
       } catch {}
-      if (isWsifyFrame(x)) return wsify.adopt(ws, x);
+      // The frame's own text goes on: re-serialising the parsed value would recurse once per level.
+      if (isWsifyFrame(x)) return wsify.adopt(ws, data);
     }
     const f = parseClientFrame(data);
     if (!f.ok) return badFrame(ws, f.error, f.id);

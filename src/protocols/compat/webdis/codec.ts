@@ -9,6 +9,7 @@
  */
 import type { TextFormat } from "../../../core/hub.ts";
 import type { EmitMessage } from "../../../core/message.ts";
+import { clip } from "../../../core/bounds.ts";
 
 export const WEBDIS_FORMAT_ID = "webdis";
 
@@ -42,9 +43,17 @@ export function parseWebdisFrame(text: string): WebdisParse {
     return { ok: false, error: "invalid JSON" };
   }
   if (!Array.isArray(x) || x.length === 0 || typeof x[0] !== "string") return { ok: false, error: 'expected a JSON array like ["SUBSCRIBE","channel"]' };
-  const name = x[0].toUpperCase();
-  // webdis clients often pass numbers as channel names (["SUBSCRIBE", 666]).
-  const channels = x.slice(1).map((c) => (typeof c === "string" ? c : JSON.stringify(c)));
+  // Echoed as the key of the reply to an unsupported command: cut (no command name is longer).
+  const name = clip(x[0], 32).toUpperCase();
+  // webdis clients often pass numbers as channel names (["SUBSCRIBE", 666]); nothing else names a
+  // channel (an object or array would be re-serialised, recursing once per level of nesting).
+  const channels: string[] = [];
+  for (let i = 1; i < x.length; i++) {
+    const c = x[i];
+    if (typeof c === "string") channels.push(c);
+    else if ((typeof c === "number" && Number.isFinite(c)) || typeof c === "boolean") channels.push(String(c));
+    else return { ok: false, error: "channel names must be strings or numbers" };
+  }
   switch (name) {
     case "SUBSCRIBE":
       if (channels.length === 0) return { ok: true, value: { cmd: "OTHER", name } };

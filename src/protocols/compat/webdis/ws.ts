@@ -4,7 +4,8 @@ import { countBadFrame, countJoinFailure, createConn, joinRoom, leaveRoom, roomC
 import { CLOSE, type Ctx, type WS, type WsProtocol } from "../../../server/context.ts";
 import { HttpError } from "../../../core/errors.ts";
 import { queuedFrames } from "../../frame-queue.ts";
-import { DEFAULT_NAMESPACE } from "../../../core/rooms.ts";
+import { DEFAULT_NAMESPACE, MAX_ROOM_LENGTH } from "../../../core/rooms.ts";
+import { clip } from "../../../core/bounds.ts";
 import { encodeWebdisReply, parseWebdisFrame, WEBDIS_FORMAT_ID } from "./codec.ts";
 
 const NS = DEFAULT_NAMESPACE;
@@ -73,7 +74,7 @@ export function createWebdisProtocol(ctx: Ctx): WsProtocol {
         if (channels.length === 0) ws.send(encodeWebdisReply("UNSUBSCRIBE", ["unsubscribe", null, 0]));
         for (const ch of channels) {
           leaveRoom(hub, conn, { ws }, WEBDIS_FORMAT_ID, NS, ch);
-          ws.send(encodeWebdisReply("UNSUBSCRIBE", ["unsubscribe", ch, roomCount(conn)]));
+          ws.send(encodeWebdisReply("UNSUBSCRIBE", ["unsubscribe", clip(ch, MAX_ROOM_LENGTH), roomCount(conn)]));
         }
         return;
       }

@@ -8,6 +8,7 @@
  */
 import type { TextFormat } from "../../../core/hub.ts";
 import type { EmitMessage } from "../../../core/message.ts";
+import { deeperThan, depthError, MAX_DEPTH, quote } from "../../../core/bounds.ts";
 
 export const WSIFY_FORMAT_ID = "wsify";
 /** Event name given to wsify broadcasts when they reach other transports. */
@@ -34,6 +35,13 @@ export function isWsifyFrame(x: unknown): boolean {
   return typeof x === "object" && x !== null && !Array.isArray(x) && "command" in x && !("type" in x);
 }
 
+/** wsify clients name channels with strings, some with numbers; nothing else is a channel name. */
+function channelName(c: unknown): string | null {
+  if (typeof c === "string") return c;
+  if (typeof c === "number" && Number.isFinite(c)) return String(c);
+  return null;
+}
+
 export function parseWsifyCommand(x: unknown): WsifyParse {
   if (!isWsifyFrame(x)) return { ok: false, error: 'expected {"command":…,"args":{…}}' };
   const o = x as Record<string, unknown>;
@@ -41,11 +49,23 @@ export function parseWsifyCommand(x: unknown): WsifyParse {
   if (typeof args !== "object" || args === null || Array.isArray(args)) return { ok: false, error: '"args" must be an object' };
   const a = args as Record<string, unknown>;
   if (o.command !== "join" && o.command !== "leave" && o.command !== "broadcast")
-    return { ok: false, error: `unknown command ${JSON.stringify(o.command)}; expected join, leave or broadcast` };
+    return { ok: false, error: `unknown command ${quote(o.command)}; expected join, leave or broadcast` };
   const channels: string[] = [];
-  if (a.channel !== undefined) channels.push(String(a.channel));
-  if (Array.isArray(a.channels)) for (const c of a.channels) channels.push(String(c));
+  if (a.channel !== undefined) {
+    const c = channelName(a.channel);
+    if (c === null) return { ok: false, error: `"channel" must be a string, got ${quote(a.channel)}` };
+    channels.push(c);
+  }
+  if (Array.isArray(a.channels)) {
+    for (const item of a.channels) {
+      const c = channelName(item);
+      if (c === null) return { ok: false, error: `"channels" must hold strings, got ${quote(item)}` };
+      channels.push(c);
+    }
+  }
   if (channels.length === 0) return { ok: false, error: 'args needs "channel" (or "channels")' };
+  // The command may be sent on to the authorizer and its content to every subscriber: both re-serialise it.
+  if (deeperThan(o, MAX_DEPTH + 2)) return { ok: false, error: depthError("the command") };
   switch (o.command) {
     case "join":
     case "leave":
@@ -54,6 +74,6 @@ export function parseWsifyCommand(x: unknown): WsifyParse {
       if (!("content" in a)) return { ok: false, error: 'broadcast needs args.content' };
       return { ok: true, value: { command: "broadcast", channels, content: a.content, raw: o } };
     default:
-      return { ok: false, error: `unknown command ${JSON.stringify(o.command)}; expected join, leave or broadcast` };
+      return { ok: false, error: `unknown command ${quote(o.command)}; expected join, leave or broadcast` };
   }
 }

@@ -14,8 +14,8 @@ import { encodeError } from "../../native/codec.ts";
 import { parseWsifyCommand, WSIFY_EVENT, WSIFY_FORMAT_ID, type WsifyCommand } from "./codec.ts";
 
 export interface WsifyProtocol extends WsProtocol {
-  /** Take over a native /ws connection whose frame `x` is a wsify command. */
-  adopt(ws: WS, x: unknown): void;
+  /** Take over a native /ws connection whose frame `text` is a wsify command. */
+  adopt(ws: WS, text: string): void;
 }
 
 export function createWsifyProtocol(ctx: Ctx, authorizer: Authorizer | null): WsifyProtocol {
@@ -77,11 +77,11 @@ export function createWsifyProtocol(ctx: Ctx, authorizer: Authorizer | null): Ws
   }
 
   const proto: WsifyProtocol = {
-    adopt(ws, x) {
+    adopt(ws, text) {
       resetConn(hub, ws.data.conn, { ws });
       ws.data.conn.transport = "wsify";
       ws.data.proto = proto;
-      proto.message(ws, JSON.stringify(x));
+      proto.message(ws, text);
     },
     open() {
       // Never opened directly: connections arrive through adopt().
