@@ -270,6 +270,9 @@ export function resolveConfig(src: Sources): ConfigResult {
       if (!ENV_NAMES.has(k)) issues.push(`${src.fileName ?? "config file"}${src.fileLines?.[k] ? `:${src.fileLines[k]}` : ""}: unknown key ${k}${didYouMean(k, ENV_NAMES)}`);
   for (const k of Object.keys(src.env))
     if (k.startsWith("WS_EMIT_") && !ENV_NAMES.has(k) && !OTHER_ENV.has(k)) issues.push(`unknown environment variable ${k}${didYouMean(k, [...ENV_NAMES].filter((n) => n.startsWith("WS_EMIT_")))}`);
+  // Tests stand a throwaway Redis in for the default one (a fixed port is not theirs to take).
+  const stand = src.env.WS_EMIT_DEFAULT_REDIS_URL;
+  if (!config.redisExplicit && stand) config.redis = stand;
   if (config.cluster !== null) config.redisPrefix = `${config.redisPrefix}:${config.cluster}`;
   if ((config.tlsCert === null) !== (config.tlsKey === null)) issues.push("--tls-cert and --tls-key must be given together");
   if (config.workers !== 1 && config.redis === null) issues.push("--workers needs --redis (it is none): worker processes fan out through Redis");
