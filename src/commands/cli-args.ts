@@ -1,3 +1,5 @@
+import { closest } from "../core/suggest.ts";
+
 /**
  * citty (on node:util.parseArgs, strict: false) keeps only the last value of a repeated
  * flag and accepts unknown flags silently. We need both right (`--cors a --cors b`, and a
@@ -27,7 +29,8 @@ export function scanFlags(rawArgs: string[], valueFlags: Set<string>, boolFlags:
       continue;
     }
     if (!valueFlags.has(name)) {
-      issues.push(`unknown flag ${a.slice(0, eq < 0 ? undefined : eq)} (see --help)`);
+      const near = closest(name, [...valueFlags, ...boolFlags]);
+      issues.push(`unknown flag ${a.slice(0, eq < 0 ? undefined : eq)} (${near ? `did you mean --${near}?` : "see --help"})`);
       continue;
     }
     let value: string | undefined;

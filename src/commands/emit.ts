@@ -118,6 +118,12 @@ export default defineCommand({
       process.exit(1);
     }
     const text = await res.text();
+    // The server's message speaks HTTP ("send secret in the body"); a CLI user needs flags.
+    if (res.status === 403 && /"error"\s*:\s*"forbidden"/.test(text) && /missing secret|wrong secret/.test(text)) {
+      const why = secret ? "wrong secret (the --secret, SECRET or WS_EMIT_SECRET given)" : "missing secret: pass --secret or set SECRET (or WS_EMIT_SECRET)";
+      process.stderr.write(`ws-emit emit: forbidden: ${why}\n`);
+      process.exit(1);
+    }
     (res.ok ? process.stdout : process.stderr).write(`${text}\n`);
     process.exit(res.ok ? 0 : 1);
   },

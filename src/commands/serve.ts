@@ -1,18 +1,15 @@
 import { defineCommand } from "citty";
 import { createAdapters } from "../adapters.ts";
 import { workerLinkFromEnv } from "../protocols/socketio/worker-forward.ts";
-import { createMemoryEngine } from "../engine/memory.ts";
-import { createRedisEngine } from "../engine/redis.ts";
-import type { Engine } from "../engine/types.ts";
 import { createHub } from "../core/hub.ts";
 import { createLogger } from "../ops/log.ts";
-import { RAW_FORMATS, startRedisIngest } from "../ingest/redis-ingest.ts";
 import { createMetrics } from "../ops/metrics.ts";
 import { createBoundary } from "../ops/boundary.ts";
 import { startServer, type RunningServer } from "../server/index.ts";
 import { drain } from "../ops/drain.ts";
 import { VERSION } from "../core/version.ts";
 import { loadConfigOrExit } from "./load-config.ts";
+import { setupEngine } from "./engine-setup.ts";
 import { serveArgs } from "./serve-args.ts";
 import { isWorker, reportListening, superviseWorkers } from "./workers.ts";
 
@@ -43,9 +40,8 @@ export default defineCommand({
     const link = isWorker() ? workerLinkFromEnv(log) : null;
     const adapters = createAdapters(config, link);
     for (const a of adapters) for (const f of a.formats ?? []) hub.addFormat(f);
-    const engine: Engine = config.redis
-      ? createRedisEngine({ url: config.redis, config, hub, log, metrics, boundary })
-      : createMemoryEngine(hub, config.roomspaceSecrets);
+    // Memory, Redis, or standalone until the default Redis appears (./engine-setup.ts).
+    const { engine, ingest: redisIngest } = await setupEngine({ config, hub, log, metrics, boundary, worker: isWorker() });
 
     try {
       running = startServer({ config, log, hub, engine, metrics, adapters, boundary });
@@ -57,21 +53,6 @@ export default defineCommand({
       process.exit(1);
     }
     const r = running;
-    // What backends PUBLISH (Flask-SocketIO, JSON, socket.io emitter), delivered locally only.
-    const ingest = config.redis ? startRedisIngest({ url: config.redis, config, log, metrics, boundary, deliver: (m) => hub.deliver(m) }) : null;
-    if (ingest) {
-      // wsify and webdis clients listen on plain Redis channels: subscribe while any local client does.
-      const refs = new Map<string, number>();
-      const watch = (room: string, active: boolean) => {
-        const n = (refs.get(room) ?? 0) + (active ? 1 : -1);
-        if (n <= 0) refs.delete(room);
-        else refs.set(room, n);
-        if (active && n === 1) ingest.subscribeRaw(room);
-        if (!active && n <= 0) ingest.unsubscribeRaw(room);
-      };
-      for (const f of RAW_FORMATS) hub.watchRooms(f, watch);
-    }
-
     let stopping = false;
     const onSignal = (sig: string) => {
       if (stopping) {
@@ -83,6 +64,7 @@ export default defineCommand({
       drain(r.ctx, config.drainMs, () => r.close())
         .then(async (d) => {
           // The Redis ingest subscriber goes last, bounded in time like the engine.
+          const ingest = redisIngest();
           if (ingest) await Promise.race([ingest.close(), Bun.sleep(3000)]);
           log.info(`stopped (${d.closed} connections closed${d.leftover ? `, ${d.leftover} cut off at the end of the grace period` : ""})`);
           process.exit(0);

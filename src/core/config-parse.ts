@@ -97,6 +97,14 @@ export function redisUrl(raw: string[]) {
   return v;
 }
 
+/** --cluster: a short name that goes into Redis channel and key names. "" = unnamed. */
+export function clusterName(raw: string[]) {
+  const v = last(raw).trim();
+  if (v === "") return null;
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(v)) throw new Error(`expected 1-64 letters, digits, ".", "_" or "-", got ${JSON.stringify(v.slice(0, 80))}`);
+  return v;
+}
+
 export function roomspaceSecrets(raw: string[]) {
   const map = new Map<string, string>();
   for (const item of raw.flatMap((r) => r.split(/\s+/)).filter(Boolean)) {

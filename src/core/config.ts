@@ -2,7 +2,8 @@
  * Configuration: one pure function, flags > environment > config file > defaults.
  * Every bad value is reported at once, naming where it came from.
  */
-import { last, str, optStr, words, int, size, duration, oneOf, parseAddress, corsList, redisUrl, roomspaceSecrets, httpUrl, wspushKey, workers, parseConnectionRate, rateExempt } from "./config-parse.ts";
+import { last, str, optStr, words, int, size, duration, oneOf, parseAddress, corsList, redisUrl, roomspaceSecrets, httpUrl, wspushKey, workers, parseConnectionRate, rateExempt, clusterName } from "./config-parse.ts";
+import { didYouMean } from "./suggest.ts";
 
 export { parseAddress, parseConnectionRate } from "./config-parse.ts";
 
@@ -15,12 +16,21 @@ export interface Config {
   cors: string[];
   secret: string | null;
   redis: string | null;
+  /**
+   * true when --redis came from a flag, the environment or the config file. false: the default
+   * URL, used only when a Redis answers there (else standalone, looking again every few seconds).
+   */
+  redisExplicit: boolean;
+  /** --cluster: separates deployments on one Redis (folded into redisPrefix); null = the unnamed cluster. */
+  cluster: string | null;
+  /** Write the process id here at start (removed at exit), for `kill -HUP $(cat FILE)`. */
+  pidFile: string | null;
   logLevel: LogLevel;
   logFormat: LogFormat;
   roomspaceSecrets: Map<string, string>;
   /** Redis key prefix for roomspace secrets; the secret of `dir` is `<prefix>dir`. */
   secretPrefix: string;
-  /** Prefix for ws-emit's own Redis channels and keys, so deployments can share a Redis. */
+  /** Prefix for ws-emit's own Redis channels and keys: --redis-prefix, then ":<cluster>" when --cluster is set. */
   redisPrefix: string;
   /** Redis channels carrying Flask-SocketIO / python-socketio messages. */
   redisChannels: string[];
@@ -96,6 +106,9 @@ const DEFAULTS: Config = {
   secret: null,
   // As the original: a local Redis (for Flask-SocketIO's message queue and room-space secrets).
   redis: "redis://localhost:6379/0",
+  redisExplicit: false,
+  cluster: null,
+  pidFile: null,
   logLevel: "info",
   logFormat: "pretty",
   roomspaceSecrets: new Map(),
@@ -155,6 +168,8 @@ export const SETTINGS: Setting[] = [
   { key: "cors", flag: "cors", env: ["CORS", "WS_EMIT_CORS"], parse: corsList, repeatable: true, help: "allowed browser origins, space-separated or repeated; * = any" },
   { key: "secret", flag: "secret", env: ["SECRET", "WS_EMIT_SECRET"], parse: optStr, help: "secret for POST /emit and admin endpoints (unset: emit from loopback only)" },
   { key: "redis", flag: "redis", env: ["REDIS", "WS_EMIT_REDIS"], parse: redisUrl, help: "Redis URL for Redis ingest, roomspace secrets in Redis and scale-out (default redis://localhost:6379/0); none = in-memory, one node" },
+  { key: "cluster", flag: "cluster", env: ["WS_EMIT_CLUSTER"], parse: clusterName, help: "cluster name: only nodes with the same name on one Redis form a cluster (unset: one unnamed cluster per Redis)" },
+  { key: "pidFile", flag: "pid-file", env: ["WS_EMIT_PID_FILE"], parse: optStr, help: "write the process id to this file (for kill -HUP $(cat FILE)); removed at exit" },
   { key: "logLevel", flag: "log-level", env: ["LOG_LEVEL", "WS_EMIT_LOG_LEVEL"], parse: oneOf(["silent", "error", "warn", "info", "debug", "trace"] as const), help: "silent|error|warn|info|debug|trace" },
   { key: "logFormat", flag: "log-format", env: ["LOG_FORMAT", "WS_EMIT_LOG_FORMAT"], parse: oneOf(["pretty", "json"] as const), help: "pretty|json (JSON lines)" },
   { key: "roomspaceSecrets", flag: "roomspace-secret", env: ["ROOMSPACE_SECRETS", "WS_EMIT_ROOMSPACE_SECRETS"], parse: roomspaceSecrets, repeatable: true, help: "NAME=SECRET for a roomspace (repeatable; env: space-separated)" },
@@ -205,7 +220,14 @@ export type Sources = {
   /** Parsed config file (KEY → value), or null when none was given. */
   file: Record<string, string> | null;
   fileName?: string;
+  /** Line number of each key in the config file, for errors. */
+  fileLines?: Record<string, number>;
 };
+
+/** WS_EMIT_* variables that are not settings: other commands', the build's and the worker supervisor's. */
+export const OTHER_ENV = new Set(["WS_EMIT_CONFIG", "WS_EMIT_URL", "WS_EMIT_TOKEN_SECRET", "WS_EMIT_VERSION", "WS_EMIT_WORKER", "WS_EMIT_WORKER_DIR", "WS_EMIT_WORKER_TOKEN", "WS_EMIT_DEFAULT_REDIS_URL"]);
+/** Every environment name (and config-file key) of a setting. */
+export const ENV_NAMES = new Set(SETTINGS.flatMap((s) => s.env));
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; issues: string[] };
 
@@ -233,6 +255,7 @@ export function resolveConfig(src: Sources): ConfigResult {
       }
     }
     if (raw === undefined) continue;
+    if (s.key === "redis") config.redisExplicit = true;
     try {
       const value = s.parse(raw, where);
       if (s.key === "host") Object.assign(config, value as { host: string; port: number });
@@ -241,6 +264,16 @@ export function resolveConfig(src: Sources): ConfigResult {
       issues.push(`${where}: ${(e as Error).message}`);
     }
   }
+  // Names the user mistyped are errors: a setting silently ignored is worse than a refusal.
+  if (src.file)
+    for (const k of Object.keys(src.file))
+      if (!ENV_NAMES.has(k)) issues.push(`${src.fileName ?? "config file"}${src.fileLines?.[k] ? `:${src.fileLines[k]}` : ""}: unknown key ${k}${didYouMean(k, ENV_NAMES)}`);
+  for (const k of Object.keys(src.env))
+    if (k.startsWith("WS_EMIT_") && !ENV_NAMES.has(k) && !OTHER_ENV.has(k)) issues.push(`unknown environment variable ${k}${didYouMean(k, [...ENV_NAMES].filter((n) => n.startsWith("WS_EMIT_")))}`);
+  // Tests stand a throwaway Redis in for the default one (a fixed port is not theirs to take).
+  const stand = src.env.WS_EMIT_DEFAULT_REDIS_URL;
+  if (!config.redisExplicit && stand) config.redis = stand;
+  if (config.cluster !== null) config.redisPrefix = `${config.redisPrefix}:${config.cluster}`;
   if ((config.tlsCert === null) !== (config.tlsKey === null)) issues.push("--tls-cert and --tls-key must be given together");
   if (config.workers !== 1 && config.redis === null) issues.push("--workers needs --redis (it is none): worker processes fan out through Redis");
   return issues.length ? { ok: false, issues } : { ok: true, config };
@@ -250,8 +283,9 @@ export function resolveConfig(src: Sources): ConfigResult {
  * Parse the seed's `/etc/default/ws-emit` format: `KEY="value"` or `KEY=value` lines,
  * `#` comments, optional `export `. Returns the map or the issues found.
  */
-export function parseEnvFile(text: string, fileName: string): { ok: true; values: Record<string, string> } | { ok: false; issues: string[] } {
+export function parseEnvFile(text: string, fileName: string): { ok: true; values: Record<string, string>; lines: Record<string, number> } | { ok: false; issues: string[] } {
   const values: Record<string, string> = {};
+  const lines: Record<string, number> = {};
   const issues: string[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
     const t = line.trim();
@@ -289,8 +323,9 @@ export function parseEnvFile(text: string, fileName: string): { ok: true; values
       if (q === '"') v = v.replace(/\\(["\\$`])/g, "$1");
     } else v = v.replace(/\s+#.*$/, "");
     values[m[1]!] = v;
+    lines[m[1]!] = i + 1;
   });
-  return issues.length ? { ok: false, issues } : { ok: true, values };
+  return issues.length ? { ok: false, issues } : { ok: true, values, lines };
 }
 
 /** Known flag names (for unknown-flag errors in the CLI). */

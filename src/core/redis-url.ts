@@ -15,6 +15,9 @@ export type RedisTarget =
 
 export type RedisTargetResult = { ok: true; value: RedisTarget } | { ok: false; error: string };
 
+/** Highest database index accepted (Redis's default `databases 16`). */
+export const MAX_DB = 15;
+
 const CLUSTER_RE = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/;
 
 /** Parse a `--redis` value; the error names what is wrong without echoing a password. */
@@ -48,6 +51,11 @@ export function parseRedisTarget(raw: string): RedisTargetResult {
   if (u.protocol !== "redis:" && u.protocol !== "rediss:")
     return { ok: false, error: `"${redact(v)}" must start with redis://, rediss:// or redis+cluster://` };
   if (!u.hostname) return { ok: false, error: `"${redact(v)}" has no host` };
+  // The path is the database index. Redis has 16 unless its `databases` setting says otherwise;
+  // a larger index is almost always a typo, and ioredis would fail on SELECT at every reconnect.
+  const db = u.pathname.replace(/^\//, "");
+  if (db !== "" && !/^\d{1,2}$/.test(db)) return { ok: false, error: `"${redact(v)}": the path must be a database index 0-15 (redis://host:6379/0), got "/${db.slice(0, 20)}"` };
+  if (db !== "" && Number(db) > MAX_DB) return { ok: false, error: `"${redact(v)}": database index ${db} is out of range: Redis has databases 0-${MAX_DB}` };
   return { ok: true, value: { kind: "single", url: v } };
 }
 

@@ -17,6 +17,8 @@ export interface Engine {
   setRoomspaceSecret(roomspace: string, secret: string | null): Promise<void>;
   /** Where nodes share their /stats snapshots (Redis engine only). */
   readonly nodes?: NodeRegistry;
+  /** The standalone engine of an unconfigured Redis calls `fn` when it switched to Redis (./auto.ts). */
+  onSwitch?(fn: () => void): void;
   /** false while the engine cannot fan out (Redis down or subscription dead). */
   ready(): boolean;
   close(): Promise<void>;

@@ -11,6 +11,8 @@ import type { Ctx } from "../server/context.ts";
 import { HttpError } from "../core/errors.ts";
 import { isLocalClient, json, methodNotAllowed, namesLoopbackHost } from "../server/http.ts";
 import { createClusterStats, SNAPSHOT_MAX_ROOMS, topRooms } from "./cluster-stats.ts";
+import type { NodeRegistry } from "../engine/node-registry.ts";
+import { hostname } from "node:os";
 import { createRateTracker } from "../core/rates.ts";
 import { VERSION } from "../core/version.ts";
 
@@ -74,10 +76,12 @@ export function createAdmin(ctx: Ctx): Admin {
   const sum = (byTransport: Record<string, number>) => Object.values(byTransport).reduce((a, b) => a + b, 0);
 
   // With Redis, this node shares its numbers every --stats-interval and /stats sums everyone's.
-  const registry = ctx.engine.nodes;
-  const cluster = registry
-    ? createClusterStats({
+  const HOST = hostname().slice(0, 100);
+  let registry = ctx.engine.nodes;
+  const clusterStats = (registry: NodeRegistry) =>
+    createClusterStats({
         registry,
+        clusterName: config.cluster,
         intervalMs: config.statsIntervalMs,
         log,
         metrics,
@@ -86,6 +90,7 @@ export function createAdmin(ctx: Ctx): Admin {
           const byTransport = connectionsByTransport();
           return {
             version: VERSION,
+            host: HOST,
             pid: process.pid,
             uptime_s: uptime(),
             draining: ctx.state.draining,
@@ -96,8 +101,13 @@ export function createAdmin(ctx: Ctx): Admin {
             rates_1m: rates.rates(60) as { events_in_per_s: number; deliveries_per_s: number },
           };
         },
-      })
-    : null;
+      });
+  let cluster = registry ? clusterStats(registry) : null;
+  // Standalone until the default Redis appears: the cluster view starts with the switch.
+  ctx.engine.onSwitch?.(() => {
+    registry = ctx.engine.nodes;
+    if (registry && !cluster) cluster = clusterStats(registry);
+  });
 
   function stats() {
     const all = sharedRooms();

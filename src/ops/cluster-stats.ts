@@ -36,6 +36,8 @@ export interface NodeSnapshot {
   /** How long Redis keeps it (ms). */
   ttl_ms: number;
   version: string;
+  /** The machine's name (absent from older nodes). */
+  host?: string;
   pid: number;
   uptime_s: number;
   draining: boolean;
@@ -55,6 +57,7 @@ export interface ClusterNode {
   /** Seconds since the node wrote its snapshot (0 for this node: its live numbers). */
   age_s: number;
   version: string;
+  host?: string;
   pid: number;
   uptime_s: number;
   draining: boolean;
@@ -65,6 +68,8 @@ export interface ClusterNode {
 export type ClusterView =
   | {
       available: true;
+      /** --cluster; null for the unnamed cluster. */
+      name: string | null;
       nodes: ClusterNode[];
       node_count: number;
       connections: number;
@@ -79,7 +84,7 @@ export type ClusterView =
       /** Snapshots that could not be read (another version, corrupt). */
       unreadable?: number;
     }
-  | { available: false; error: string };
+  | { available: false; name: string | null; error: string };
 
 /** The `k` largest entries, largest first (ties by name), without sorting every room. */
 export function topRooms(rooms: Map<string, number>, k: number): Array<[string, number]> {
@@ -120,6 +125,7 @@ export function decodeSnapshot(text: string): { ok: true; value: NodeSnapshot } 
   // The snapshot is served again in /stats: nothing in it nests deeper than top_rooms' pairs.
   if (deeperThan(o, 3)) return { ok: false, error: "nests deeper than a snapshot does" };
   if (typeof o.id !== "string" || typeof o.version !== "string" || typeof o.draining !== "boolean") return { ok: false, error: "bad id, version or draining" };
+  if (o.host !== undefined && (typeof o.host !== "string" || o.host.length > 100)) return { ok: false, error: "bad host" };
   for (const k of ["at", "ttl_ms", "pid", "uptime_s", "connections", "rooms"]) if (!isCount(o[k])) return { ok: false, error: `bad ${k}` };
   const byT = o.connections_by_transport;
   if (typeof byT !== "object" || byT === null || Array.isArray(byT) || !Object.values(byT).every(isCount)) return { ok: false, error: "bad connections_by_transport" };
@@ -136,7 +142,7 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
  * Sum this node's live snapshot and the others' stored ones into the cluster view. `entries`
  * may include this node's own stored snapshot: the live one replaces it.
  */
-export function summarize(self: NodeSnapshot, entries: NodeEntry[], opts: { now: number; truncated?: boolean }): ClusterView {
+export function summarize(self: NodeSnapshot, entries: NodeEntry[], opts: { now: number; truncated?: boolean; name?: string | null }): ClusterView {
   const nodes: ClusterNode[] = [];
   const snaps: NodeSnapshot[] = [self];
   let unreadable = 0;
@@ -145,6 +151,7 @@ export function summarize(self: NodeSnapshot, entries: NodeEntry[], opts: { now:
     ...(isSelf ? { self: true as const } : {}),
     age_s,
     version: s.version,
+    ...(s.host !== undefined ? { host: s.host } : {}),
     pid: s.pid,
     uptime_s: s.uptime_s,
     draining: s.draining,
@@ -182,6 +189,7 @@ export function summarize(self: NodeSnapshot, entries: NodeEntry[], opts: { now:
   }
   const view: ClusterView = {
     available: true,
+    name: opts.name ?? null,
     nodes,
     node_count: nodes.length,
     connections,
@@ -210,6 +218,47 @@ export interface ClusterStatsOptions {
   snapshot(): Omit<NodeSnapshot, "v" | "id" | "at" | "ttl_ms">;
   log: Logger;
   metrics: Metrics;
+  /** --cluster (null: the unnamed cluster), shown in the view and the membership log. */
+  clusterName?: string | null;
+}
+
+/** One node in a log line: id, and host and pid when its snapshot says. */
+export function describeNode(e: NodeEntry): string {
+  const d = decodeSnapshot(e.snapshot);
+  if (!d.ok) return e.id.slice(0, 40);
+  return `${e.id.slice(0, 40)} (${d.value.host ? `${d.value.host}, ` : ""}pid ${d.value.pid})`;
+}
+
+/** "a, b, c and 4 more": at most `max` names. */
+function listNames(names: string[], max = 8): string {
+  return names.length <= max ? names.join(", ") : `${names.slice(0, max).join(", ")} and ${names.length - max} more`;
+}
+
+/**
+ * Who else is in the cluster, for the log: the first look says which nodes this one joined, later
+ * looks say who joined and who left. Pure over the lists it is given.
+ */
+export function createMembership(selfId: string, label: string) {
+  let known: Map<string, string> | null = null;
+  return {
+    /** The log lines for this look at the cluster's nodes (none when nothing changed). */
+    update(entries: NodeEntry[]): string[] {
+      const now = new Map<string, string>();
+      for (const e of entries) if (e.id !== selfId) now.set(e.id, describeNode(e));
+      const total = `${now.size + 1} node${now.size ? "s" : ""}`;
+      if (known === null) {
+        known = now;
+        return [now.size === 0 ? `${label}: no other node yet (this is the first)` : `${label}: joined ${now.size} other node${now.size === 1 ? "" : "s"}: ${listNames([...now.values()])}`];
+      }
+      const joined = [...now.keys()].filter((id) => !known!.has(id)).map((id) => now.get(id)!);
+      const left = [...known.keys()].filter((id) => !now.has(id)).map((id) => known!.get(id)!);
+      known = now;
+      const lines: string[] = [];
+      if (joined.length) lines.push(`${label}: ${listNames(joined)} joined (${total} now)`);
+      if (left.length) lines.push(`${label}: ${listNames(left)} left (${total} now)`);
+      return lines;
+    },
+  };
 }
 
 export function createClusterStats(o: ClusterStatsOptions): ClusterStats {
@@ -218,6 +267,16 @@ export function createClusterStats(o: ClusterStatsOptions): ClusterStats {
   const live = (): NodeSnapshot => ({ v: 1, id: registry.nodeId, at: Date.now(), ttl_ms: ttlMs, ...o.snapshot() });
   let failing = false;
   let closed = false;
+  const name = o.clusterName ?? null;
+  const membership = createMembership(registry.nodeId, name === null ? "cluster (unnamed; --cluster names one)" : `cluster ${name}`);
+  /** Log who is in the cluster: after this node's own snapshot is written, so others see it too. */
+  async function lookAround() {
+    try {
+      for (const line of membership.update(await registry.list(MAX_NODES))) log.info(line);
+    } catch (e) {
+      log.debug(`cluster membership: cannot list nodes: ${(e as Error).message}`);
+    }
+  }
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   /** Write now; false when Redis is not connected (its connection logs that) and nothing was tried. */
@@ -236,7 +295,9 @@ export function createClusterStats(o: ClusterStatsOptions): ClusterStats {
     return true;
   }
   const tick = () => {
-    write().then((tried) => {
+    write().then(async (tried) => {
+      if (closed) return;
+      if (tried && !failing) await lookAround();
       if (closed) return;
       timer = setTimeout(tick, tried ? o.intervalMs : Math.min(o.intervalMs, NOT_READY_RETRY_MS));
       timer.unref?.();
@@ -248,16 +309,16 @@ export function createClusterStats(o: ClusterStatsOptions): ClusterStats {
 
   return {
     async view() {
-      if (!registry.ready()) return { available: false, error: "Redis is not connected" };
+      if (!registry.ready()) return { available: false, name, error: "Redis is not connected" };
       const now = Date.now();
       if (!cached || now - cached.at >= Math.min(READ_CACHE_MS, o.intervalMs)) cached = { at: now, entries: registry.list(MAX_NODES) };
       try {
         const entries = await cached.entries;
-        return summarize(live(), entries, { now: Date.now(), truncated: entries.length >= MAX_NODES });
+        return summarize(live(), entries, { now: Date.now(), truncated: entries.length >= MAX_NODES, name });
       } catch (e) {
         // Counted once per read, not per request sharing it.
         if (cached.at === now) metrics.inc("ws_emit_stats_snapshot_errors_total", { op: "read" });
-        return { available: false, error: `Redis cannot answer: ${(e as Error).message}` };
+        return { available: false, name, error: `Redis cannot answer: ${(e as Error).message}` };
       }
     },
     write: async () => void (await write()),

@@ -6,6 +6,7 @@
  */
 import type { Server } from "bun";
 import { createOriginPolicy } from "../auth/origin.ts";
+import { createOriginLog } from "../ops/origin-log.ts";
 import type { Config } from "../core/config.ts";
 import { HttpError } from "../core/errors.ts";
 import type { Hub } from "../core/hub.ts";
@@ -55,6 +56,7 @@ const BODY_BACKSTOP_BYTES = 1024 ** 3;
 export function startServer(deps: Deps): RunningServer {
   const { config, log, metrics } = deps;
   const origins = createOriginPolicy(config.cors);
+  const originLog = createOriginLog(log, config.cors, origins);
   let server: Server<WsData> | undefined;
   const ctx: Ctx = {
     ...deps,
@@ -203,6 +205,7 @@ export function startServer(deps: Deps): RunningServer {
       try {
         if (!originOk(req)) {
           metrics.inc("ws_emit_connections_refused_total", { reason: "origin" });
+          originLog.refused(req.headers.get("origin"));
           // Socket.IO answers a refused origin with 400 on the handshake; everything else 403.
           const status = url.pathname.startsWith("/socket.io") ? 400 : 403;
           return json({ error: "origin_not_allowed", message: `origin ${req.headers.get("origin")} is not in --cors` }, status);

@@ -34,16 +34,16 @@ describe("server stats on the built-in page (Chromium)", () => {
     await anon.close();
   });
 
-  test("with Redis, the line adds the cluster's numbers", { timeout: 30_000 }, async () => {
+  test("with Redis, the line adds the cluster's name, nodes and numbers", { timeout: 30_000 }, async () => {
     await using redis = await startRedis();
-    await using srv = await startWsEmit(["--redis", redis.url, "--stats-interval", "500ms"]);
+    await using srv = await startWsEmit(["--redis", redis.url, "--stats-interval", "500ms", "--cluster", "dev"]);
     await srv.waitForLine(/redis commands ready/);
     const page = await browser.newPage();
     await page.goto(`${srv.url}/?room=time`);
     await page.waitForSelector("#status.ok");
     expect(await page.evaluate("refreshStats()")).toBe(true);
     const stats = await page.waitForSelector("#stats:not([hidden])");
-    expect(await stats.textContent()).toMatch(/^server: 1 connection, 1 room, .*; cluster: 1 node, 1 connection, 1 room, [\d.]+ deliveries\/s$/);
+    expect(await stats.textContent()).toMatch(/^server: 1 connection, 1 room, .*; cluster dev: 1 node \(this node [0-9a-f]{12} on \S+\), 1 connection, 1 room, [\d.]+ deliveries\/s$/);
     await page.close();
   });
 });

@@ -43,7 +43,7 @@ export async function startWsEmit(args: string[] = [], opts: StartOptions = {}):
   const hasAddress = args.some((a) => a === "--address" || a.startsWith("--address=") || a === "-a");
   // Redis is on by default (redis://localhost:6379/0, as the original): a test that did not ask
   // for it runs in memory, so it never talks to a Redis it did not start.
-  const hasRedis = args.some((a) => a === "--redis" || a.startsWith("--redis=")) || opts.env?.REDIS !== undefined || opts.env?.WS_EMIT_REDIS !== undefined;
+  const hasRedis = args.some((a) => a === "--redis" || a.startsWith("--redis=")) || opts.env?.REDIS !== undefined || opts.env?.WS_EMIT_REDIS !== undefined || opts.env?.WS_EMIT_DEFAULT_REDIS_URL !== undefined;
   const cmd = [...wsEmitCommand(!!opts.bin), ...(hasAddress ? [] : ["--address", "127.0.0.1:0"]), ...(hasRedis ? [] : ["--redis", "none"]), ...args];
   const proc = Bun.spawn(cmd, { env: cleanEnv(opts.env), stdout: "pipe", stderr: "pipe", stdin: "ignore", cwd: opts.cwd ?? ROOT });
   const lines: string[] = [];

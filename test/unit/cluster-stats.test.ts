@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import {
+  createMembership,
   CLUSTER_TOP_ROOMS,
   createClusterStats,
   decodeSnapshot,
@@ -79,6 +80,7 @@ describe("summarize", () => {
     const v = summarize(self, [entry(other), entry(stale)], { now: 1_000_000 });
     expect(v).toEqual({
       available: true,
+      name: null,
       nodes: [
         { id: "self", self: true, age_s: 0, version: "0.1.0", pid: 1, uptime_s: 10, draining: false, connections: 2, rooms: 2 },
         { id: "other", age_s: 3, version: "0.1.0", pid: 1, uptime_s: 10, draining: false, connections: 3, rooms: 2 },
@@ -222,13 +224,13 @@ describe("createClusterStats", () => {
     const registry: NodeRegistry = createNodeRegistry(ops, "p", "me", () => connected);
     const cs = createClusterStats({ registry, intervalMs: 5000, snapshot: base, log, metrics });
     await cs.write();
-    expect(await cs.view()).toEqual({ available: false, error: "Redis cannot answer: Connection is closed." });
+    expect(await cs.view()).toEqual({ available: false, name: null, error: "Redis cannot answer: Connection is closed." });
     expect(metrics.get("ws_emit_stats_snapshot_errors_total", { op: "read" })).toBe(1);
     expect(metrics.get("ws_emit_stats_snapshot_errors_total", { op: "write" })).toBeGreaterThanOrEqual(1);
     connected = false;
     const writes = metrics.get("ws_emit_stats_snapshot_errors_total", { op: "write" });
     await cs.write();
-    expect(await cs.view()).toEqual({ available: false, error: "Redis is not connected" });
+    expect(await cs.view()).toEqual({ available: false, name: null, error: "Redis is not connected" });
     expect(metrics.get("ws_emit_stats_snapshot_errors_total", { op: "write" })).toBe(writes);
     cs.close();
   });
@@ -247,5 +249,18 @@ describe("--stats-interval", () => {
     expect(!bad.ok && bad.issues[0]).toMatch(/^--stats-interval: must be between 500 ms/);
     const bad2 = resolveConfig({ flags: {}, env: { WS_EMIT_STATS_INTERVAL: "often" }, file: null });
     expect(!bad2.ok && bad2.issues[0]).toMatch(/^environment variable WS_EMIT_STATS_INTERVAL: expected a duration/);
+  });
+});
+
+describe("membership log lines", () => {
+  const e = (id: string, host?: string) => ({ id, snapshot: encodeSnapshot(snap(id, host ? { host } : {})), ttlLeftMs: 1000 });
+  test("first look names the nodes joined; later looks name who joined and left", () => {
+    const m = createMembership("me", "cluster prod");
+    expect(m.update([e("me")])).toEqual(["cluster prod: no other node yet (this is the first)"]);
+    expect(m.update([e("me"), e("b", "box2")])).toEqual(["cluster prod: b (box2, pid 1) joined (2 nodes now)"]);
+    expect(m.update([e("me"), e("b", "box2")])).toEqual([]);
+    expect(m.update([e("c")])).toEqual(["cluster prod: c (pid 1) joined (2 nodes now)", "cluster prod: b (box2, pid 1) left (2 nodes now)"]);
+    const first = createMembership("me", "cluster x");
+    expect(first.update([e("a"), e("b")])).toEqual(["cluster x: joined 2 other nodes: a (pid 1), b (pid 1)"]);
   });
 });

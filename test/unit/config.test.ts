@@ -122,6 +122,7 @@ describe("parseEnvFile (the seed's /etc/default/ws-emit)", () => {
     expect(r).toEqual({
       ok: true,
       values: { ADDRESS: "127.0.0.1:8898", CORS: "http://a.example http://b.example", SECRET: "x y", REDIS: "redis://localhost:6379/0" },
+      lines: { ADDRESS: 2, CORS: 3, SECRET: 4, REDIS: 5 },
     });
   });
   test("bad lines are reported with their line number", () => {
@@ -130,7 +131,7 @@ describe("parseEnvFile (the seed's /etc/default/ws-emit)", () => {
   });
   test("a comment after a quoted value; escaped quotes; text after the closing quote is an error", () => {
     const ok = parseEnvFile('ADDRESS="127.0.0.1:8898"   # behind nginx\nSECRET="a\\"b # not a comment"\n', "f");
-    expect(ok).toEqual({ ok: true, values: { ADDRESS: "127.0.0.1:8898", SECRET: 'a"b # not a comment' } });
+    expect(ok).toEqual({ ok: true, values: { ADDRESS: "127.0.0.1:8898", SECRET: 'a"b # not a comment' }, lines: { ADDRESS: 1, SECRET: 2 } });
     const bad = parseEnvFile('SECRET="s3cr"et-tail"\n', "f");
     expect(bad).toEqual({ ok: false, issues: [expect.stringContaining("f:1: unexpected text after the closing quote")] });
     expect(JSON.stringify(bad)).not.toContain("et-tail");
