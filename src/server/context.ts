@@ -49,6 +49,8 @@ export interface Ctx {
 export const CLOSE = {
   NORMAL: 1000,
   GOING_AWAY: 1001,
+  /** The client broke the protocol (e.g. a malformed Engine.IO or Socket.IO packet). */
+  PROTOCOL: 1002,
   POLICY: 1008,
   TOO_BIG: 1009,
   RESTART: 1012,
