@@ -3,6 +3,8 @@
  * the authorizer is down, anything else = not authorized. Calls time out, and answers are
  * cached briefly by request body so a reconnect storm does not become a webhook storm.
  */
+import { createHash } from "node:crypto";
+
 export type AuthorizerVerdict = "allowed" | "denied" | "down";
 
 export interface Authorizer {
@@ -15,7 +17,10 @@ export function createAuthorizer(url: string, timeoutMs: number, cacheMs: number
   return {
     async check(command) {
       const body = JSON.stringify(command);
-      const hit = cache.get(body);
+      // Keyed by a digest, not the body: 10,000 entries of client frames up to --max-message
+      // each would be gigabytes. A cryptographic hash: a collision would reuse another verdict.
+      const key = createHash("sha256").update(body).digest("base64");
+      const hit = cache.get(key);
       if (hit && hit.until > now()) return hit.verdict;
       let verdict: AuthorizerVerdict;
       try {
@@ -34,7 +39,7 @@ export function createAuthorizer(url: string, timeoutMs: number, cacheMs: number
       // Only definite answers are cached; "down" is retried on the next call.
       if (verdict !== "down" && cacheMs > 0) {
         if (cache.size >= MAX_CACHE) cache.clear();
-        cache.set(body, { verdict, until: now() + cacheMs });
+        cache.set(key, { verdict, until: now() + cacheMs });
       }
       return verdict;
     },

@@ -3,7 +3,8 @@
  * (SO_REUSEPORT, set in server.ts when workers ≠ 1) and fan out through Redis, so one machine
  * uses all its cores. The parent only supervises: it learns the port from the first worker
  * (so port 0 resolves to one shared port), prints one `listening on` line, forwards SIGTERM and
- * SIGINT and exits when every worker has drained, and restarts a crashed worker (bounded).
+ * SIGINT and exits when every worker has drained, and restarts a crashed worker, forever, with
+ * a backoff that grows while workers keep crashing (see restartDelay).
  * It also makes the private directory and token with which workers pass Socket.IO long-polling
  * requests to the worker that owns the session (see protocols/engineio-forward.ts).
  */
@@ -17,8 +18,17 @@ import { VERSION } from "../core/version.ts";
 
 /** Set in a worker's environment (to its index) so it serves instead of forking again. */
 const WORKER_ENV = LINK_ENV.index;
-/** More crashes than this within a minute means something is wrong beyond one bad request. */
-const MAX_RESTARTS_PER_MINUTE = 5;
+/** Crashes within a minute restarted after BASE_DELAY_MS; past them the delay doubles each time. */
+const QUICK_RESTARTS = 3;
+const BASE_DELAY_MS = 250;
+/** The backoff never waits longer than this: a crash loop must slow down, never stop the service for good. */
+export const MAX_RESTART_DELAY_MS = 30_000;
+
+/** How long to wait before restarting a worker, given the crashes of the last minute (this one included). */
+export function restartDelay(recentCrashes: number): number {
+  const doublings = Math.max(0, recentCrashes - QUICK_RESTARTS);
+  return Math.min(MAX_RESTART_DELAY_MS, BASE_DELAY_MS * 2 ** Math.min(doublings, 20));
+}
 
 export const isWorker = (): boolean => !!process.env[WORKER_ENV];
 
@@ -97,13 +107,11 @@ export async function superviseWorkers(config: Config, log: Logger): Promise<voi
     const now = Date.now();
     crashes.push(now);
     while (crashes.length && crashes[0]! < now - 60_000) crashes.shift();
-    if (crashes.length > MAX_RESTARTS_PER_MINUTE) {
-      log.error(`worker ${i} (pid ${proc.pid}) exited (${proc.signalCode ?? proc.exitCode}); more than ${MAX_RESTARTS_PER_MINUTE} crashes in a minute: stopping`);
-      stopAll("SIGTERM", 1);
-      return;
-    }
-    const delay = 250 * crashes.length;
-    log.error(`worker ${i} (pid ${proc.pid}) exited (${proc.signalCode ?? proc.exitCode}); restarting in ${delay} ms`);
+    // Never give up: the other workers keep serving, and whatever makes this one crash (a bad
+    // message, a full disk) may pass. Only the pace of restarts backs off.
+    const delay = restartDelay(crashes.length);
+    const loop = crashes.length > QUICK_RESTARTS ? ` (${crashes.length} worker exits in the last minute: backing off, at most ${MAX_RESTART_DELAY_MS / 1000} s between restarts, restarting for as long as it takes)` : "";
+    log.error(`worker ${i} (pid ${proc.pid}) exited (${proc.signalCode ?? proc.exitCode}); restarting in ${delay} ms${loop}`);
     setTimeout(() => {
       if (stopping) return;
       spawnWorker(i).catch((e) => log.error((e as Error).message));

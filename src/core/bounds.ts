@@ -53,6 +53,17 @@ export function quote(v: unknown, max: number = MAX_QUOTED): string {
   return typeof v === "object" ? "an object" : `a ${typeof v}`;
 }
 
+/** A WebSocket close reason may hold at most 123 bytes of UTF-8 (RFC 6455 §5.5): cut on a character boundary. */
+export function closeReason(s: string): string {
+  if (s.length <= 41) return s; // 41 UTF-16 units are at most 123 bytes
+  const bytes = Buffer.from(s, "utf8");
+  if (bytes.length <= 123) return s;
+  let end = 123;
+  // Back up to the first byte of a character (continuation bytes are 10xxxxxx).
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString("utf8");
+}
+
 /** A client's string cut to `max` characters for an error frame (as a field, not quoted). */
 export function clip(s: string, max: number = MAX_QUOTED): string {
   return s.length > max ? `${s.slice(0, max)}…` : s;

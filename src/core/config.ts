@@ -71,6 +71,8 @@ export interface Config {
   sioPingIntervalMs: number;
   /** Engine.IO: how long to wait for the pong before closing the session. */
   sioPingTimeoutMs: number;
+  /** Socket.IO: close a session that has not connected a namespace (`40`) this long after it opened. */
+  sioConnectTimeoutMs: number;
   /** Engine.IO: largest HTTP long-polling POST body (engine.io's maxHttpBufferSize). */
   sioMaxHttpBufferBytes: number;
   /** wsify: the key of POST /broadcast?key=… (default: the emit secret). */
@@ -140,6 +142,8 @@ const DEFAULTS: Config = {
   statsIntervalMs: 5000,
   sioPingIntervalMs: 25_000,
   sioPingTimeoutMs: 20_000,
+  // As the reference Socket.IO server (connectTimeout).
+  sioConnectTimeoutMs: 45_000,
   sioMaxHttpBufferBytes: 1024 * 1024,
   wsifyKey: null,
   authorizerUrl: null,
@@ -201,6 +205,7 @@ export const SETTINGS: Setting[] = [
   { key: "statsIntervalMs", flag: "stats-interval", env: ["WS_EMIT_STATS_INTERVAL"], parse: duration(500, 300_000), help: "with --redis: how often each node shares its /stats numbers (kept 3 intervals; /stats then shows the cluster)" },
   { key: "sioPingIntervalMs", flag: "sio-ping-interval", env: ["WS_EMIT_SIO_PING_INTERVAL"], parse: duration(100, 300_000), help: "Socket.IO (Engine.IO) ping interval sent to clients" },
   { key: "sioPingTimeoutMs", flag: "sio-ping-timeout", env: ["WS_EMIT_SIO_PING_TIMEOUT"], parse: duration(100, 300_000), help: "Socket.IO: close a session whose pong is this late" },
+  { key: "sioConnectTimeoutMs", flag: "sio-connect-timeout", env: ["WS_EMIT_SIO_CONNECT_TIMEOUT"], parse: duration(100, 600_000), help: "Socket.IO: close a session that has not connected a namespace (sent `40`) within this" },
   { key: "sioMaxHttpBufferBytes", flag: "sio-max-http-buffer", env: ["WS_EMIT_SIO_MAX_HTTP_BUFFER"], parse: size(1024, 64 * 1024 ** 2), help: "Socket.IO: largest long-polling POST body (e.g. 1m)" },
   { key: "wsifyKey", flag: "wsify-key", env: ["WS_EMIT_WSIFY_KEY"], parse: optStr, help: "wsify: key for POST /broadcast?key=… (default: --secret)" },
   { key: "authorizerUrl", flag: "authorizer-url", env: ["WS_EMIT_AUTHORIZER_URL"], parse: httpUrl, help: "wsify: webhook asked before each /ws connection and wsify command" },

@@ -50,6 +50,8 @@ export interface Ctx {
 export const CLOSE = {
   NORMAL: 1000,
   GOING_AWAY: 1001,
+  /** The client broke the protocol (e.g. a malformed Engine.IO or Socket.IO packet). */
+  PROTOCOL: 1002,
   POLICY: 1008,
   TOO_BIG: 1009,
   /** An exception in our handler (the error boundary closed just this socket). */

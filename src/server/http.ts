@@ -1,5 +1,6 @@
 /** Small HTTP helpers shared by the routes. */
 import { HttpError } from "../core/errors.ts";
+import { quote } from "../core/bounds.ts";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -52,7 +53,7 @@ export function requireJson(req: Request): void {
   if (raw === "application/json") return; // what nearly every client sends: no string work
   const ct = (raw ?? "").split(";")[0]!.trim().toLowerCase();
   if (ct === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(ct)) return;
-  throw new HttpError(415, "unsupported_media_type", `send the body as JSON with "Content-Type: application/json" (got ${ct ? `"${ct}"` : "none"})`);
+  throw new HttpError(415, "unsupported_media_type", `send the body as JSON with "Content-Type: application/json" (got ${ct ? quote(ct) : "none"})`);
 }
 
 export async function readJson(req: Request, limit: number): Promise<unknown> {

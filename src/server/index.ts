@@ -9,6 +9,7 @@ import { createOriginPolicy } from "../auth/origin.ts";
 import { createOriginLog } from "../ops/origin-log.ts";
 import type { Config } from "../core/config.ts";
 import { HttpError } from "../core/errors.ts";
+import { quote } from "../core/bounds.ts";
 import type { Hub } from "../core/hub.ts";
 import type { Engine } from "../engine/types.ts";
 import { createBoundary, type Boundary } from "../ops/boundary.ts";
@@ -165,6 +166,16 @@ export function startServer(deps: Deps): RunningServer {
     return allow ? { "Access-Control-Allow-Origin": allow, "Access-Control-Allow-Credentials": "true", Vary: "Origin" } : {};
   }
 
+  /**
+   * A draining node stops its listeners soon, ending every keep-alive connection: say so on each
+   * response, so a client opens a new connection (to another node) instead of reusing this one
+   * and getting "socket hang up" (Node's keep-alive agent does).
+   */
+  function closingWhenDraining(res: Response): Response {
+    if (ctx.state.draining) res.headers.set("Connection", "close");
+    return res;
+  }
+
   function errorResponse(e: unknown, req: Request): Response {
     if (e instanceof HttpError) return json({ error: e.code, message: e.message, ...e.extra }, e.status, { ...corsHeaders(req), ...e.headers });
     boundary.report("http", e);
@@ -208,7 +219,7 @@ export function startServer(deps: Deps): RunningServer {
           originLog.refused(req.headers.get("origin"));
           // Socket.IO answers a refused origin with 400 on the handshake; everything else 403.
           const status = url.pathname.startsWith("/socket.io") ? 400 : 403;
-          return json({ error: "origin_not_allowed", message: `origin ${req.headers.get("origin")} is not in --cors` }, status);
+          return closingWhenDraining(json({ error: "origin_not_allowed", message: `origin ${quote(req.headers.get("origin"))} is not in --cors` }, status));
         }
         if (isConnectionStart(req, url)) {
           // A listener retired by a TLS reload cannot upgrade on the new one: send the client back.
@@ -216,17 +227,17 @@ export function startServer(deps: Deps): RunningServer {
           admit(peer());
         }
         if (req.method === "OPTIONS") {
-          return new Response(null, {
+          return closingWhenDraining(new Response(null, {
             status: 204,
             headers: { ...corsHeaders(req), "Access-Control-Allow-Methods": CORS_METHODS, "Access-Control-Allow-Headers": CORS_HEADERS, "Access-Control-Max-Age": "600" },
-          });
+          }));
         }
         const res = await route(req, url, peer);
         if (res === undefined) return undefined; // upgraded
         if (req.headers.get("origin") !== null) for (const [k, v] of Object.entries(corsHeaders(req))) res.headers.set(k, v);
-        return res;
+        return closingWhenDraining(res);
       } catch (e) {
-        return errorResponse(e, req);
+        return closingWhenDraining(errorResponse(e, req));
       }
     },
     error(e: Error) {

@@ -110,9 +110,10 @@ describe("Socket.IO packets", () => {
     ws.close();
   });
 
-  test("malformed packets are counted and a flood closes the session (polling)", async () => {
+  test("refused packets are counted and a flood closes the session (polling)", async () => {
     const sid = await pollingSession();
-    expect((await send(srv.url, sid, "4garbage", "9", '42{"not":"array"}', "4x")).status).toBe(200);
+    // Valid packets the server refuses (joins without a room) count towards --max-bad-frames.
+    expect((await send(srv.url, sid, '42["join",{}]', '42["join",5]', '42["leave",{}]', '42["join",[]]')).status).toBe(200);
     // Kicked: `41` (so socket.io-client does not reconnect) then the Engine.IO close.
     expect(await poll(srv.url, sid)).toEqual(["41", "1"]);
     expect((await fetch(eioUrl(srv.url, { sid }))).status).toBe(400);
@@ -138,7 +139,7 @@ describe("Socket.IO packets", () => {
   test("--sio-max-http-buffer above --max-body is honoured: a 1.5 MiB polling POST is taken", async () => {
     await using big = await startWsEmit(["--max-body", "64k", "--sio-max-http-buffer", "2m"]);
     const { sid } = await handshake(big.url);
-    const r = await send(big.url, sid, `42["x","${"a".repeat(1536 * 1024)}"]`);
+    const r = await send(big.url, sid, "40", `42["x","${"a".repeat(1536 * 1024)}"]`);
     expect(r.status).toBe(200);
     const over = await send(big.url, sid, `42["x","${"a".repeat(3 * 1024 * 1024)}"]`);
     expect(over.status).toBe(413);

@@ -4,7 +4,7 @@
  * ~45,000 that overflowed the stack in JSON.stringify.
  */
 import { describe, expect, test } from "bun:test";
-import { clip, deeperThan, MAX_DEPTH, quote } from "../../src/core/bounds.ts";
+import { clip, closeReason, deeperThan, MAX_DEPTH, quote } from "../../src/core/bounds.ts";
 import { parseEmit } from "../../src/ingest/emit-request.ts";
 import { parseClientFrame } from "../../src/protocols/native/codec.ts";
 import { parseWsifyCommand } from "../../src/protocols/compat/wsify/codec.ts";
@@ -117,5 +117,17 @@ describe("parsers refuse what they used to recurse into", () => {
     const base = { v: 1, id: "a", version: "1", draining: false, at: 1, ttl_ms: 1, pid: 1, uptime_s: 1, connections: 0, rooms: 0, connections_by_transport: {}, top_rooms: [["r", 1]], rates_1m: { events_in_per_s: 0, deliveries_per_s: 0 } };
     expect(decodeSnapshot(JSON.stringify(base)).ok).toBe(true);
     expect(decodeSnapshot(JSON.stringify({ ...base, junk: deep(50) })).ok).toBe(false);
+  });
+});
+
+describe("closeReason", () => {
+  test("at most 123 bytes of UTF-8, cut on a character boundary", () => {
+    expect(closeReason("short")).toBe("short");
+    const ascii = closeReason("x".repeat(500));
+    expect(ascii).toBe("x".repeat(123));
+    const wide = closeReason("é".repeat(100)); // 2 bytes each
+    expect(Buffer.byteLength(wide)).toBeLessThanOrEqual(123);
+    expect(wide).toBe("é".repeat(61));
+    expect(closeReason("😀".repeat(40))).toBe("😀".repeat(30));
   });
 });

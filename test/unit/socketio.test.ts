@@ -144,11 +144,11 @@ describe("client → server packets parse like socket.io-parser decodes them", (
 
   test("binary attachments are refused with a clear error", () => {
     const r = parseSioPacket('51-["up",{"_placeholder":true,"num":0}]');
-    expect(r).toEqual({ ok: false, error: "binary attachments are not supported: send base64 text instead" });
+    expect(r).toEqual({ ok: false, error: "binary attachments are not supported: send base64 text instead", unsupported: true });
     // With an ack id (and a namespace), the refusal says where to answer.
     expect(parseSioPacket('51-/chat,7["join",{"_placeholder":true,"num":0}]')).toMatchObject({ ok: false, ack: { nsp: "/chat", id: 7 } });
     expect(parseSioPacket('51-12["join",{"_placeholder":true,"num":0}]')).toMatchObject({ ok: false, ack: { nsp: "/", id: 12 } });
-    expect(parseEnginePacket("bAQID")).toEqual({ ok: false, error: "binary packets are not supported" });
+    expect(parseEnginePacket("bAQID")).toEqual({ ok: false, error: "binary packets are not supported", unsupported: true });
   });
 
   test("Engine.IO packet types", () => {

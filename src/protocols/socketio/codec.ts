@@ -92,8 +92,12 @@ export type EnginePacket =
   | { type: "upgrade" }
   | { type: "noop" };
 
-/** A refusal; `ack` when the refused packet asked for an acknowledgement (answer it). */
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string; ack?: { nsp: string; id: number } };
+/**
+ * A refusal; `ack` when the refused packet asked for an acknowledgement (answer it);
+ * `unsupported` when the packet is valid but not taken here (binary attachments), as opposed
+ * to one that breaks the protocol.
+ */
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string; ack?: { nsp: string; id: number }; unsupported?: true };
 
 /** Parse one Engine.IO packet a client sent (text). */
 export function parseEnginePacket(text: string): Parsed<EnginePacket> {
@@ -112,7 +116,7 @@ export function parseEnginePacket(text: string): Parsed<EnginePacket> {
     case EIO.NOOP:
       return { ok: true, value: { type: "noop" } };
     case "b":
-      return { ok: false, error: "binary packets are not supported" };
+      return { ok: false, error: "binary packets are not supported", unsupported: true };
     case EIO.OPEN:
       return { ok: false, error: "clients do not send OPEN packets" };
     default:
@@ -139,8 +143,8 @@ export function parseSioPacket(text: string): Parsed<SioPacket> {
     const m = /^[56]\d+-(\/[^,]*,)?(\d{1,10})?/.exec(text);
     const id = m?.[2] !== undefined ? Number(m[2]) : null;
     const error = "binary attachments are not supported: send base64 text instead";
-    if (type === "5" && id !== null && id <= MAX_ACK_ID) return { ok: false, error, ack: { nsp: m?.[1]?.slice(0, -1) ?? "/", id } };
-    return { ok: false, error };
+    if (type === "5" && id !== null && id <= MAX_ACK_ID) return { ok: false, error, unsupported: true, ack: { nsp: m?.[1]?.slice(0, -1) ?? "/", id } };
+    return { ok: false, error, unsupported: true };
   }
   if (type !== "0" && type !== "1" && type !== "2" && type !== "3")
     return { ok: false, error: type === undefined ? "empty Socket.IO packet" : `unexpected Socket.IO packet type ${JSON.stringify(type)}` };
@@ -174,9 +178,11 @@ export function parseSioPacket(text: string): Parsed<SioPacket> {
       if (payload !== undefined) return { ok: false, error: "DISCONNECT takes no payload" };
       return { ok: true, value: { type: "disconnect", nsp } };
     case "2": {
-      if (!Array.isArray(payload) || typeof payload[0] !== "string") return { ok: false, error: "EVENT payload must be [name, ...args]" };
-      if (RESERVED.has(payload[0])) return { ok: false, error: `"${payload[0]}" is a reserved event name` };
-      return { ok: true, value: { type: "event", nsp, id, event: payload[0], args: payload.slice(1) } };
+      // As socket.io-parser: a non-empty array whose first item (the name) is a string or a number.
+      if (!Array.isArray(payload) || (typeof payload[0] !== "string" && typeof payload[0] !== "number"))
+        return { ok: false, error: "EVENT payload must be [name, ...args]" };
+      if (typeof payload[0] === "string" && RESERVED.has(payload[0])) return { ok: false, error: `"${payload[0]}" is a reserved event name` };
+      return { ok: true, value: { type: "event", nsp, id, event: String(payload[0]), args: payload.slice(1) } };
     }
     case "3":
       if (id === null || !Array.isArray(payload)) return { ok: false, error: "ACK needs an id and an array payload" };

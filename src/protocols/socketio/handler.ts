@@ -23,7 +23,7 @@ export const MAX_BACKLOG = 256;
 
 export interface SioHandler {
   message(s: Session, data: string): void;
-  /** A malformed packet (Engine.IO or Socket.IO level): counted, and a flood closes the session. */
+  /** A valid packet the application refuses or does not take: counted, and a flood closes the session. */
   badPacket(s: Session, error: string): void;
 }
 
@@ -38,6 +38,7 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
     sessions().close(s, reason, code);
   }
 
+  /** A well-formed packet the application refuses (a join without a room…): counted, and a flood closes the session. */
   function badPacket(s: Session, error: string) {
     metrics.inc("ws_emit_client_errors_total", { code: "bad_request" });
     ctx.log.debug(`socket.io session ${s.id}: bad packet: ${error}`);
@@ -137,10 +138,18 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
   function handle(s: Session, data: string) {
     const p = parseSioPacket(data);
     if (!p.ok) {
-      if (p.ack && p.ack.nsp in s.namespaces) ack(s, p.ack.nsp, p.ack.id, { ok: false, error: "bad_request", message: p.error });
-      return badPacket(s, p.error);
+      // Binary attachments are valid Socket.IO we do not take: refused like a bad join, with an ack.
+      if (p.unsupported) {
+        if (p.ack && p.ack.nsp in s.namespaces) ack(s, p.ack.nsp, p.ack.id, { ok: false, error: "bad_request", message: p.error });
+        return badPacket(s, p.error);
+      }
+      // Anything else that does not parse breaks the protocol: the reference server closes.
+      return void sessions().protocolError(s, p.error);
     }
     const pk = p.value;
+    // The reference server closes a connection whose packet names a namespace it has not
+    // connected (`42[…]` before `40`): only CONNECT opens one.
+    if (pk.type !== "connect" && !(pk.nsp in s.namespaces)) return void sessions().protocolError(s, `${pk.type} for namespace ${pk.nsp.slice(0, 100)} before connecting it`);
     switch (pk.type) {
       case "connect":
         return connect(s, pk.nsp);
@@ -149,8 +158,6 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
       case "ack":
         return; // we never ask the client for acks
       case "event": {
-        // Socket.IO ignores packets for a namespace the client has not connected.
-        if (!(pk.nsp in s.namespaces)) return;
         const e = parseClientEvent(pk.event, pk.args);
         if (!e.ok) {
           ack(s, pk.nsp, pk.id, { ok: false, error: "bad_request", message: e.error });

@@ -48,7 +48,7 @@ export function pollGet(ctx: Ctx, sessions: Sessions, s: Session, req: Request, 
       done = true;
       if (s.poll === answer) s.poll = null;
       // engine.io: a poll closed by the client before its answer ends the session.
-      sessions.close(s, "poll request aborted");
+      sessions.close(s, "poll request aborted", undefined, "error");
     });
   });
 }
@@ -59,12 +59,14 @@ export async function pollPost(ctx: Ctx, sessions: Sessions, s: Session, req: Re
     body = await readBody(req, ctx.config.sioMaxHttpBufferBytes);
   } catch (e) {
     // Too large: engine.io closes the session as well (413 from readBody).
-    if (e instanceof HttpError) sessions.close(s, e.message);
+    if (e instanceof HttpError) sessions.close(s, e.message, undefined, "error");
     throw e;
   }
   for (const packet of body.split(RECORD_SEP)) {
     if (s.closed) break;
     sessions.packet(s, packet, null);
   }
+  // A packet that broke the protocol closed the session: say so instead of `ok`.
+  if (s.closeKind === "error") return engineError(3);
   return new Response("ok", { headers: { "Content-Type": "text/html", "Cache-Control": "no-store" } });
 }

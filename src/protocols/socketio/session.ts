@@ -13,6 +13,7 @@ import { releaseConn, subscriptionsOf, type Conn } from "../../core/connection.t
 import { CLOSE, type Ctx, type WS } from "../../server/context.ts";
 import type { Encoded, Sink, Subscriber } from "../../core/hub.ts";
 import { EIO, RECORD_SEP, SIO_FORMAT_ID, parseEnginePacket } from "./codec.ts";
+import { closeReason } from "../../core/bounds.ts";
 
 /** What a Socket.IO session's WebSocket carries in `ws.data.state`. */
 export type SioWsState = { role: "main"; session: Session | null } | { role: "probe"; session: Session };
@@ -49,8 +50,22 @@ export interface Session {
   upgradeTimers: Array<ReturnType<typeof setTimeout>>;
   /** Socket.IO packets waiting while an async join finishes (null when none is in flight): packets apply in order. */
   backlog: string[] | null;
+  /** When to check that the client connected a namespace (--sio-connect-timeout); 0 once checked. */
+  connectDue: number;
   closed: boolean;
+  /** How it was closed, once closed. */
+  closeKind: CloseKind | null;
 }
+
+/**
+ * Who ended a session, which decides what a polling client sees next (as engine.io does):
+ * - "server" (a kick, the drain, a full buffer): the close packet `1`, on the waiting GET or
+ *   on the next one within TOMBSTONE_MS;
+ * - "client" (it sent `1`): a waiting GET gets the noop `6`; later GETs 400 Session ID unknown;
+ * - "error" (ping timeout, a protocol error, an aborted poll): a waiting GET gets `1`; later
+ *   GETs 400 Session ID unknown (nobody is there to read a tombstone).
+ */
+export type CloseKind = "server" | "client" | "error";
 
 /** How long a probing WebSocket may take to send `5` (engine.io's upgradeTimeout). */
 const UPGRADE_TIMEOUT_MS = 10_000;
@@ -73,7 +88,13 @@ export interface Sessions {
   subscriber(s: Session): Subscriber;
   /** Take the queued frames as one polling payload, or null when empty. */
   drainQueue(s: Session): string | null;
-  close(s: Session, reason: string, code?: number): void;
+  close(s: Session, reason: string, code?: number, kind?: CloseKind): void;
+  /**
+   * A packet that breaks the protocol (Engine.IO or Socket.IO level): counted, and the session
+   * is closed, as the reference server does. On a probing WebSocket only the probe is closed.
+   * Returns true when the session itself was closed.
+   */
+  protocolError(s: Session, error: string, from?: WS | null): boolean;
   /** A WebSocket opened to upgrade this polling session. */
   beginProbe(s: Session, ws: WS): void;
   /** The probing WebSocket went away before `5`: the session goes on polling. */
@@ -85,7 +106,8 @@ export interface Sessions {
 export function createSessions(
   ctx: Ctx,
   onMessage: (s: Session, data: string) => void,
-  onBadPacket: (s: Session, error: string) => void,
+  /** A valid packet we do not take (a binary attachment): counted; a flood closes the session. */
+  onUnsupported: (s: Session, error: string) => void,
   idPrefix = "",
 ): Sessions {
   const { hub, config, metrics } = ctx;
@@ -96,16 +118,25 @@ export function createSessions(
     return s.transport === "websocket" ? { ws: s.ws! } : { sink: s.sink! };
   }
 
-  /** The heartbeat of every session: ticks a fifth of the shorter interval (at most 1 s) while any session lives. */
-  const tickMs = Math.max(5, Math.min(1000, Math.floor(Math.min(config.sioPingIntervalMs, config.sioPingTimeoutMs) / 5)));
+  /** The heartbeat of every session: ticks a fifth of the shortest interval (at most 1 s) while any session lives. */
+  const tickMs = Math.max(5, Math.min(1000, Math.floor(Math.min(config.sioPingIntervalMs, config.sioPingTimeoutMs, config.sioConnectTimeoutMs) / 5)));
   let sweepTimer: ReturnType<typeof setInterval> | null = null;
   function sweep() {
     const now = Date.now();
     for (const s of all.values()) {
+      // A session that never connects a namespace would otherwise hold its slot forever.
+      if (s.connectDue !== 0 && now >= s.connectDue) {
+        s.connectDue = 0;
+        if (Object.keys(s.namespaces).length === 0) {
+          metrics.inc("ws_emit_drops_total", { reason: "connect_timeout" });
+          close(s, "connect timeout");
+          continue;
+        }
+      }
       if (now < s.pingDue) continue;
       if (s.awaitingPong) {
         metrics.inc("ws_emit_drops_total", { reason: "heartbeat_timeout" });
-        close(s, "ping timeout");
+        close(s, "ping timeout", CLOSE.NORMAL, "error");
       } else {
         send(s, EIO.PING);
         s.awaitingPong = true;
@@ -193,7 +224,7 @@ export function createSessions(
 
   /** `2probe` on the probing socket: answer `3probe`, then keep releasing the GET so the client can pause polling. */
   function answerProbe(s: Session, ws: WS) {
-    if (s.probeAnswered) return onBadPacket(s, "second probe");
+    if (s.probeAnswered) return void protocolError(s, "second probe", ws);
     ws.send(`${EIO.PONG}probe`);
     s.probeAnswered = true;
     const release = () => {
@@ -227,8 +258,9 @@ export function createSessions(
     ctx.sockets.add(ws);
   }
 
-  function close(s: Session, reason: string, code: number = CLOSE.NORMAL) {
+  function close(s: Session, reason: string, code: number = CLOSE.NORMAL, kind: CloseKind = "server") {
     if (s.closed) return;
+    s.closeKind = kind;
     releaseConn(hub, s.conn, subscriber(s));
     for (const ns in s.namespaces) releaseOwnRoom(ns, s.namespaces[ns]!);
     s.closed = true;
@@ -236,45 +268,58 @@ export function createSessions(
     all.delete(s.id);
     if (s.transport === "polling") {
       ctx.streams.delete(s.stream!);
-      // The client learns of the close from a `1` on its next GET (now, or within TOMBSTONE_MS).
-      const last = pollingPayload([...s.queue, EIO.CLOSE]);
+      // A client that closed gets its waiting GET ended with a noop; otherwise the close packet
+      // `1` ends it, or (closed by the server) waits TOMBSTONE_MS for the client's next GET.
+      const last = kind === "client" ? EIO.NOOP : pollingPayload([...s.queue, EIO.CLOSE]);
       s.queue = [];
       if (s.poll) s.poll(last);
-      else {
+      else if (kind === "server") {
         tombstones.set(s.id, last);
         setTimeout(() => tombstones.delete(s.id), TOMBSTONE_MS).unref();
       }
     } else {
       ctx.sockets.delete(s.ws!);
-      if (s.ws!.readyState === 1) s.ws!.close(code, reason);
+      if (s.ws!.readyState === 1) s.ws!.close(code, closeReason(reason));
     }
     if (s.probe?.readyState === 1) s.probe.close(CLOSE.NORMAL, "session closed");
     ctx.log.debug(`socket.io session ${s.id} closed: ${reason}`);
+  }
+
+  function protocolError(s: Session, error: string, from: WS | null = null): boolean {
+    metrics.inc("ws_emit_client_errors_total", { code: "bad_request" });
+    ctx.log.debug(`socket.io session ${s.id}: protocol error: ${error}`);
+    if (from !== null && s.probe === from) {
+      abortProbe(s, from);
+      from.close(CLOSE.PROTOCOL, "protocol error");
+      return false;
+    }
+    close(s, `protocol error: ${error}`, CLOSE.PROTOCOL, "error");
+    return true;
   }
 
   function packet(s: Session, text: string, from: WS | null) {
     if (s.closed) return;
     s.conn.lastSeen = Date.now();
     const p = parseEnginePacket(text);
-    if (!p.ok) return onBadPacket(s, p.error);
+    if (!p.ok) return p.unsupported ? onUnsupported(s, p.error) : void protocolError(s, p.error, from);
     const probing = from !== null && s.probe === from;
     const pk = p.value;
     switch (pk.type) {
       case "ping":
         if (probing && pk.data === "probe") return answerProbe(s, from);
-        return onBadPacket(s, "clients answer pings, they do not send them");
+        return void protocolError(s, "clients answer pings, they do not send them", from);
       case "upgrade":
         if (probing && s.probeAnswered) return finishUpgrade(s, from);
-        return onBadPacket(s, "unexpected upgrade packet");
+        return void protocolError(s, "unexpected upgrade packet", from);
       case "pong":
         if (s.awaitingPong) schedulePing(s);
         return;
       case "message":
         // Until `5`, the probing socket only carries probe packets.
-        if (probing) return onBadPacket(s, "message on a WebSocket that is still probing");
+        if (probing) return void protocolError(s, "message on a WebSocket that is still probing", from);
         return onMessage(s, pk.data);
       case "close":
-        return close(s, "client closed");
+        return close(s, "client closed", CLOSE.NORMAL, "client");
       case "noop":
         return;
       default: {
@@ -304,7 +349,9 @@ export function createSessions(
         awaitingPong: false,
         upgradeTimers: [],
         backlog: null,
+        connectDue: Date.now() + config.sioConnectTimeoutMs,
         closed: false,
+        closeKind: null,
       };
       all.set(id, s);
       if (ws) ctx.sockets.add(ws);
@@ -326,6 +373,7 @@ export function createSessions(
     subscriber,
     drainQueue,
     close,
+    protocolError,
     get size() {
       return all.size;
     },

@@ -7,7 +7,11 @@ import type { WsProtocol } from "../../server/context.ts";
 import type { Session, Sessions, SioWsState } from "./session.ts";
 import { encodeOpen, type Handshake } from "./codec.ts";
 
-export function createEngineWsProtocol(sessions: () => Sessions, handshake: (sid: string, upgrades: string[]) => Handshake, badPacket: (s: Session, e: string) => void): WsProtocol {
+export function createEngineWsProtocol(
+  sessions: () => Sessions,
+  handshake: (sid: string, upgrades: string[]) => Handshake,
+  unsupported: (s: Session, error: string) => void,
+): WsProtocol {
   return {
     open(ws) {
       const st = ws.data.state as SioWsState;
@@ -26,7 +30,9 @@ export function createEngineWsProtocol(sessions: () => Sessions, handshake: (sid
       const st = ws.data.state as SioWsState;
       const s = st.session;
       if (!s) return;
-      if (typeof data !== "string") return badPacket(s, "binary frames are not supported");
+      // A binary frame is a Socket.IO attachment, valid but not taken here: counted, not fatal
+      // (a client that emits bytes sends the event packet, refused with an ack, then these).
+      if (typeof data !== "string") return unsupported(s, "binary frames are not supported");
       sessions().packet(s, data, ws);
     },
     close(ws) {

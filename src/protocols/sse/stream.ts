@@ -21,6 +21,7 @@ import { DEFAULT_NAMESPACE } from "../../core/rooms.ts";
 import { SSE_ENVELOPE_FORMAT_ID, SSE_FORMAT_ID, SSE_PING, SSE_PREAMBLE } from "./codec.ts";
 import type { SseHistory } from "./history.ts";
 import { roomOfToken, WSPUSH_SSE_FORMAT_ID } from "../compat/wspush/codec.ts";
+import { quote } from "../../core/bounds.ts";
 
 export const SSE_PATH = "/sse";
 
@@ -83,7 +84,7 @@ export async function sseRoute(ctx: Ctx, req: Request, url: URL, ip: string): Pr
   refuseWhenFull(ctx);
   const format = url.searchParams.get("format");
   if (format !== null && format !== "event" && format !== "envelope")
-    throw new HttpError(400, "bad_request", `unknown format "${format}": use "event" (the default) or "envelope"`);
+    throw new HttpError(400, "bad_request", `unknown format ${quote(format)}: use "event" (the default) or "envelope"`);
   const rooms = [...new Set(url.searchParams.getAll("room"))];
   if (rooms.length > config.maxRoomsPerConnection) throw new HttpError(400, "too_many_rooms", `at most ${config.maxRoomsPerConnection} rooms per connection`);
   const secret = url.searchParams.get("secret");
