@@ -37,6 +37,18 @@ export const oddStrings = [
 /** Numbers that break naive code (JSON-representable). */
 export const oddNumbers = [0, -0, -1, 1.5, 1e308, -1e308, 5e-324, 2 ** 31, 2 ** 31 - 1, 2 ** 53 + 2, Number.MAX_SAFE_INTEGER, -(2 ** 63)];
 
+/**
+ * A nesting depth from a random number: mostly around the documented limit (100), sometimes
+ * thousands, 1 in 20 up to MAX_NEST (past where recursion overflows). Deep texts are costly to
+ * parse, so they are rare enough for 100,000 cases to run in about a minute.
+ */
+export function nestDepth(r: number): number {
+  const bucket = r % 20;
+  if (bucket === 0) return 1 + ((r * 997) % MAX_NEST);
+  if (bucket <= 3) return 1 + ((r * 31) % 5000);
+  return 1 + ((r * 7) % 300);
+}
+
 /** `[[[…]]]` or `{"a":{"a":…}}` `n` levels deep. */
 export function nest(n: number, kind: "array" | "object"): unknown {
   let v: unknown = 1;
@@ -55,7 +67,7 @@ export function nestText(n: number, kind: "array" | "object", closed = true): st
 export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom<unknown>(null, true, false, [], {}, ...oddNumbers, ...oddStrings) },
   { weight: 2, arbitrary: fc.constantFrom<unknown>({ toString: 1 }, { valueOf: {} }, { toString: { toString: 1 } }, { toJSON: 1 }, { __proto__: null }, JSON.parse('{"__proto__":{"x":1}}'), [{ toString: 1 }]) },
-  { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 50, max: MAX_VALUE_NEST }), fc.constantFrom("array" as const, "object" as const)).map(([n, k]) => nest(n, k)) },
+  { weight: 1, arbitrary: fc.tuple(fc.nat(), fc.constantFrom("array" as const, "object" as const)).map(([r, k]) => nest(Math.min(nestDepth(r), MAX_VALUE_NEST), k)) },
   { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 4 }) },
   { weight: 2, arbitrary: fc.string({ unit: "binary", maxLength: 40 }) },
   { weight: 1, arbitrary: fc.array(fc.string({ maxLength: 8 }), { maxLength: 1200 }) },
@@ -138,7 +150,7 @@ function applyTextOp(t: string, op: TextOp): string {
       return t.slice(0, at + op.len) + t.slice(at, at + op.len) + t.slice(at);
     case "nest":
       // Unbalanced or balanced deep nesting spliced in.
-      return t.slice(0, at) + nestText(1 + ((op.at * 997) % MAX_NEST), op.len % 2 ? "array" : "object", op.len % 3 !== 0) + t.slice(at);
+      return t.slice(0, at) + nestText(nestDepth(op.at), op.len % 2 ? "array" : "object", op.len % 3 !== 0) + t.slice(at);
     case "huge":
       return t.slice(0, at) + "9".repeat(300 + op.len * 50) + t.slice(at);
     case "flip": {

@@ -402,3 +402,5 @@ const token: Target<string> = {
 };
 
 export const TARGETS: Target[] = [emitBody, nativeFrame, wsifyFrame, webdisFrame, wspushToken, enginePackets, sioPackets, pickle, emitter, fanout, configFile, token];
+
+export const BY_NAME = { emitBody, nativeFrame, wsifyFrame, webdisFrame, wspushToken, enginePackets, sioPackets, fanout, token };
