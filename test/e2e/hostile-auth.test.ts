@@ -5,7 +5,7 @@
  * transport (native, SSE, Socket.IO, wsify, webdis).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startWsEmit, type Started } from "../helpers/server.ts";
+import { ROOT, startWsEmit, type Started } from "../helpers/server.ts";
 import { openWs } from "../helpers/ws.ts";
 import { connectSio, emitAck } from "../helpers/sio.ts";
 
@@ -148,5 +148,15 @@ describe("failed joins are limited per address and per roomspace, over every tra
     const metrics = await (await fetch(`${srv.url}/metrics`)).text();
     expect(metrics).toMatch(/ws_emit_join_failures_limited_total\{scope="address"\} [1-9]/);
     expect(metrics).toMatch(/ws_emit_join_failures_limited_total\{scope="roomspace"\} [1-9]/);
+  });
+});
+
+describe("docs/security-check.sh (the commands docs/security.md shows)", () => {
+  test("prints what the docs say", async () => {
+    await using srv = await startWsEmit(["--roomspace-secret", "dir=S3cret", "--trust-proxy", "loopback", "--max-join-failures-per-address", "3"]);
+    const p = Bun.spawn(["bash", `${ROOT}/docs/security-check.sh`, srv.url], { stdout: "pipe", stderr: "inherit" });
+    const out = await new Response(p.stdout).text();
+    expect(await p.exited).toBe(0);
+    expect(out.trim().split("\n").map((l) => l.split(" ")[0])).toEqual(["200", "403", "403", "403", "403", "403", "403", "403", "403", "429"]);
   });
 });
