@@ -11,7 +11,7 @@ const show = (key: string): string => {
   const v = d[key];
   if (v === null) return "unset";
   if (v instanceof Map) return "none";
-  if (Array.isArray(v)) return `\`${v.join(" ")}\``;
+  if (Array.isArray(v)) return v.length ? `\`${v.join(" ")}\`` : "none";
   if (key.endsWith("Ms")) return `\`${Number(v) / 1000}s\``;
   if (key.endsWith("Bytes")) return `\`${Number(v) >= 1024 * 1024 ? `${Number(v) / 1024 / 1024}m` : `${Number(v) / 1024}k`}\``;
   return `\`${String(v)}\``;

@@ -5,9 +5,13 @@ import { isOwnRoom, isSocketIdShaped } from "./own-rooms.ts";
 import { secretMatches } from "./secret.ts";
 import { verifyToken, type TokenFailure } from "./token.ts";
 
-export type JoinCode = "bad_request" | "forbidden" | "unavailable";
-/** A refusal; `reason` tells a token's problem apart (e.g. "expired": mint a new one). */
-export type JoinCheck = { ok: true; room: string } | { ok: false; code: JoinCode; message: string; reason?: TokenFailure };
+export type JoinCode = "bad_request" | "forbidden" | "unavailable" | "rate_limited";
+/**
+ * A refusal; `reason` tells a token's problem apart (e.g. "expired": mint a new one). `guess`:
+ * a secret or token signature was checked against the roomspace secret and did not match (what
+ * src/auth/join-limit.ts counts). `retryAfter` (seconds) comes with `rate_limited`.
+ */
+export type JoinCheck = { ok: true; room: string } | { ok: false; code: JoinCode; message: string; reason?: TokenFailure; guess?: true; retryAfter?: number };
 
 /**
  * May this client join `room` with `secret` or a signed `token` (src/auth/token.ts)? Public
@@ -34,15 +38,16 @@ export async function checkJoin(engine: Engine, room: unknown, secret: unknown, 
   if (expected === null || expected === "") return { ok: false, code: "forbidden", message: `roomspace "${r.roomspace}" has no secret set: nobody may join its rooms` };
   if (useToken) {
     const t = verifyToken(token, r.room, expected);
-    if (!t.ok) return { ok: false, code: "forbidden", reason: t.reason, message: `token refused (${t.reason}): ${t.message}` };
+    if (!t.ok) return { ok: false, code: "forbidden", reason: t.reason, message: `token refused (${t.reason}): ${t.message}`, ...(t.reason === "bad_signature" ? { guess: true as const } : {}) };
     return { ok: true, room: r.room };
   }
-  if (!secretMatches(secret, expected)) return { ok: false, code: "forbidden", message: `wrong secret for roomspace "${r.roomspace}"` };
+  if (!secretMatches(secret, expected)) return { ok: false, code: "forbidden", message: `wrong secret for roomspace "${r.roomspace}"`, guess: true };
   return { ok: true, room: r.room };
 }
 
-/** A refused join before a stream or upgrade: 403 forbidden, 503 unavailable, 400 otherwise. */
+/** A refused join before a stream or upgrade: 403 forbidden, 503 unavailable, 429 rate_limited, 400 otherwise. */
 export function joinRefused(c: Extract<JoinCheck, { ok: false }>): HttpError {
+  if (c.code === "rate_limited") return new HttpError(429, c.code, c.message, { "Retry-After": String(c.retryAfter ?? 60) });
   const status = c.code === "forbidden" ? 403 : c.code === "unavailable" ? 503 : 400;
   return new HttpError(status, c.code, c.message, c.code === "unavailable" ? { "Retry-After": "5" } : undefined, c.reason ? { reason: c.reason } : undefined);
 }

@@ -43,6 +43,12 @@ export interface Config {
   backpressureBytes: number;
   heartbeatMs: number;
   joinFailuresPerMinute: number;
+  /** Failed roomspace joins per client address per minute, over every connection and transport (loopback exempt). */
+  joinFailuresPerAddress: number;
+  /** Failed joins per roomspace per minute, from everyone together (no exemption). */
+  joinFailuresPerRoomspace: number;
+  /** Peers whose forwarded headers name the client ("loopback" and/or IPs); empty = believe no one. */
+  trustProxy: string[];
   badFramesPerMinute: number;
   workers: number;
   metricsSecret: string | null;
@@ -125,6 +131,9 @@ const DEFAULTS: Config = {
   backpressureBytes: 1024 * 1024,
   heartbeatMs: 25_000,
   joinFailuresPerMinute: 10,
+  joinFailuresPerAddress: 30,
+  joinFailuresPerRoomspace: 300,
+  trustProxy: [],
   badFramesPerMinute: 20,
   workers: 1,
   metricsSecret: null,
@@ -164,6 +173,7 @@ export function defaults(): Config {
     redisChannels: [...DEFAULTS.redisChannels],
     connectionRate: DEFAULTS.connectionRate && { ...DEFAULTS.connectionRate },
     connectionRateExempt: [...DEFAULTS.connectionRateExempt],
+    trustProxy: [...DEFAULTS.trustProxy],
   };
 }
 
@@ -188,6 +198,9 @@ export const SETTINGS: Setting[] = [
   { key: "backpressureBytes", flag: "max-buffer", env: ["WS_EMIT_MAX_BUFFER"], parse: size(16 * 1024, 256 * 1024 ** 2), help: "bytes buffered for a slow client before it is closed" },
   { key: "heartbeatMs", flag: "heartbeat", env: ["WS_EMIT_HEARTBEAT"], parse: duration(100, 300_000), help: "ping interval; a client silent for two intervals is closed" },
   { key: "joinFailuresPerMinute", flag: "max-join-failures", env: ["WS_EMIT_MAX_JOIN_FAILURES"], parse: int(1, 100_000), help: "failed joins per connection per minute before it is closed" },
+  { key: "joinFailuresPerAddress", flag: "max-join-failures-per-address", env: ["WS_EMIT_MAX_JOIN_FAILURES_PER_ADDRESS"], parse: int(1, 1_000_000), help: "failed roomspace joins per client address per minute, all connections and transports together; more get 429 / rate_limited (loopback exempt)" },
+  { key: "joinFailuresPerRoomspace", flag: "max-join-failures-per-roomspace", env: ["WS_EMIT_MAX_JOIN_FAILURES_PER_ROOMSPACE"], parse: int(1, 10_000_000), help: "failed joins per roomspace per minute from all clients together; then its secret is not checked until the minute is over" },
+  { key: "trustProxy", flag: "trust-proxy", env: ["WS_EMIT_TRUST_PROXY"], parse: rateExempt, repeatable: true, help: 'peers whose X-Forwarded-For / Forwarded / X-Real-IP name the client: "loopback", IPs, or "none" (the default)' },
   { key: "badFramesPerMinute", flag: "max-bad-frames", env: ["WS_EMIT_MAX_BAD_FRAMES"], parse: int(1, 100_000), help: "malformed frames per connection per minute before it is closed" },
   { key: "workers", flag: "workers", env: ["WS_EMIT_WORKERS"], parse: workers, help: "processes sharing the port (needs --redis); auto = one per core" },
   { key: "metricsSecret", flag: "metrics-secret", env: ["WS_EMIT_METRICS_SECRET"], parse: optStr, help: "secret for /metrics and /stats (default: the emit secret)" },

@@ -65,9 +65,21 @@ function parseHostPort(s: string): ClusterNodeAddress | null {
   return { host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
 }
 
-/** The URL with any password replaced, for logs and error messages. */
+/**
+ * The URL with every password replaced, for logs and error messages. The user info ends at the
+ * LAST "@" (a password may hold "@", "/" or ":" unencoded), and a password may also come as a
+ * query parameter (`?password=`). A user name without a password may be one: hidden too.
+ */
 export function redact(url: string): string {
-  return url.replace(/^([a-z+]+:\/\/)([^@/]*:)[^@/]*@/i, "$1$2***@");
+  let out = url;
+  const start = out.indexOf("://");
+  const at = out.lastIndexOf("@");
+  if (start >= 0 && at > start) {
+    const info = out.slice(start + 3, at);
+    const colon = info.indexOf(":");
+    out = `${out.slice(0, start + 3)}${colon >= 0 ? `${info.slice(0, colon)}:***` : "***"}${out.slice(at)}`;
+  }
+  return out.replace(/([?&;](?:password|pass|pwd|secret|auth|token)=)[^&;#]*/gi, "$1***");
 }
 
 /**

@@ -2,7 +2,8 @@
 import { bearerToken, secretMatches } from "../auth/secret.ts";
 import type { Ctx } from "../server/context.ts";
 import { HttpError } from "../core/errors.ts";
-import { isLocalClient, isLoopback, json, readJson } from "../server/http.ts";
+import { isLoopback, json, readJson } from "../server/http.ts";
+import { requireLocalClient } from "../auth/local-client.ts";
 import type { EmitMessage } from "../core/message.ts";
 import type { Counter, HistogramHandle, Metrics } from "../ops/metrics.ts";
 import { isValidRoomspace } from "../core/rooms.ts";
@@ -27,8 +28,7 @@ export function authorize(ctx: Ctx, req: Request, ip: string | (() => string), b
     // A listener bound to a loopback address only has peers on this machine: no need to ask
     // Bun for the address (requestIP costs ~2 µs, a tenth of an emit).
     const peer = isLoopback(ctx.config.host) ? "127.0.0.1" : typeof ip === "string" ? ip : ip();
-    if (!isLocalClient(req, peer, (o) => ctx.origins.allows(o)))
-      throw new HttpError(403, "forbidden", "no --secret is configured, so only clients on this machine may emit (not through a proxy, not from another site's page)");
+    requireLocalClient(ctx.config, req, peer, "no --secret is configured, so only clients on this machine may emit (not through a proxy, not from another site's page)");
     return;
   }
   const presented = bearerToken(req.headers.get("authorization")) ?? bodySecret;

@@ -2,7 +2,8 @@
 import { secretMatches } from "../auth/secret.ts";
 import type { Ctx } from "../server/context.ts";
 import { HttpError } from "../core/errors.ts";
-import { isLocalClient, readJson } from "../server/http.ts";
+import { readJson } from "../server/http.ts";
+import { requireLocalClient } from "../auth/local-client.ts";
 import { WSIFY_EVENT } from "../protocols/compat/wsify/codec.ts";
 import { DEFAULT_NAMESPACE, parseRoom } from "../core/rooms.ts";
 import { deeperThan, depthError, MAX_DEPTH } from "../core/bounds.ts";
@@ -11,7 +12,7 @@ import { MAX_ROOMS_PER_EMIT } from "./emit-request.ts";
 export async function handleWsifyBroadcast(ctx: Ctx, req: Request, url: URL, ip: string): Promise<Response> {
   const expected = ctx.config.wsifyKey ?? ctx.config.secret;
   if (expected === null) {
-    if (!isLocalClient(req, ip, (o) => ctx.origins.allows(o))) throw new HttpError(403, "forbidden", "no --wsify-key or --secret is configured, so only clients on this machine may broadcast");
+    requireLocalClient(ctx.config, req, ip, "no --wsify-key or --secret is configured, so only clients on this machine may broadcast");
   } else if (!secretMatches(url.searchParams.get("key"), expected)) throw new HttpError(403, "forbidden", "missing or wrong ?key=");
   const body = await readJson(req, ctx.config.maxBodyBytes);
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "bad_request", 'body must be {"channel":"…","content":…}');

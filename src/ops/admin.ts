@@ -9,7 +9,8 @@ import { isOwnRoomKey } from "../auth/own-rooms.ts";
 import { bearerToken, secretMatches } from "../auth/secret.ts";
 import type { Ctx } from "../server/context.ts";
 import { HttpError } from "../core/errors.ts";
-import { isLocalClient, json, methodNotAllowed, namesLoopbackHost } from "../server/http.ts";
+import { json, methodNotAllowed, namesLoopbackHost } from "../server/http.ts";
+import { localRefusal } from "../auth/local-client.ts";
 import { createClusterStats, SNAPSHOT_MAX_ROOMS, topRooms } from "./cluster-stats.ts";
 import type { NodeRegistry } from "../engine/node-registry.ts";
 import { hostname } from "node:os";
@@ -61,7 +62,7 @@ export function createAdmin(ctx: Ctx): Admin {
   function requireAdmin(req: Request, ip: string, separate: boolean): void {
     const expected = separate ? config.metricsSecret : (config.metricsSecret ?? config.secret);
     if (expected === null) {
-      if (separate || (isLocalClient(req, ip, (o) => ctx.origins.allows(o)) && namesLoopbackHost(req))) return;
+      if (separate || (localRefusal(config, req, ip) === null && namesLoopbackHost(req))) return;
       throw new HttpError(
         403,
         "forbidden",

@@ -55,6 +55,7 @@ const DEFS: Array<[string, Family["type"], string]> = [
   ["ws_emit_connections_refused_total", "counter", "Connections refused before upgrade, by reason"],
   ["ws_emit_rooms", "gauge", "Rooms with at least one local subscriber"],
   ["ws_emit_joins_total", "counter", "Room joins by result (ok or the refusal reason)"],
+  ["ws_emit_join_failures_limited_total", "counter", "Roomspace joins refused unchecked: too many failed joins from one address or for one roomspace (scope)"],
   ["ws_emit_events_in_total", "counter", "Events accepted, by source"],
   ["ws_emit_events_invalid_total", "counter", "Events rejected as invalid, by source"],
   ["ws_emit_deliveries_total", "counter", "Event deliveries to local subscriptions"],

@@ -1,4 +1,5 @@
 /** Small HTTP helpers shared by the routes. */
+import { isLoopbackIp } from "../auth/forwarded.ts";
 import { HttpError } from "../core/errors.ts";
 import { quote } from "../core/bounds.ts";
 
@@ -66,25 +67,9 @@ export async function readJson(req: Request, limit: number): Promise<unknown> {
   }
 }
 
+/** A peer address (as Bun reports it) on this machine: 127.0.0.0/8, ::1, ::ffff:127.x (strictly parsed). */
 export function isLoopback(ip: string | undefined): boolean {
-  if (!ip) return false;
-  return ip === "::1" || ip.startsWith("127.") || ip.startsWith("::ffff:127.");
-}
-
-/** The address a proxy says it forwards for: the last hop it added (earlier ones can be forged by the client). */
-function forwardedFor(req: Request): string | null {
-  const xff = req.headers.get("x-forwarded-for");
-  if (xff) return xff.split(",").at(-1)!.trim();
-  const fwd = req.headers.get("forwarded");
-  if (fwd) {
-    // for=192.0.2.1, for="192.0.2.1:80", for="[2001:db8::1]:80" (RFC 7239)
-    const last = [...fwd.matchAll(/for="?([^";,]+)/gi)].at(-1)?.[1]?.trim();
-    if (last) {
-      const v6 = /^\[([^\]]+)\]/.exec(last);
-      return v6 ? v6[1]! : last.split(":").length === 2 ? last.split(":")[0]! : last;
-    }
-  }
-  return req.headers.get("x-real-ip")?.trim() || null;
+  return isLoopbackIp(ip);
 }
 
 const LOOPBACK_HOST = /^(localhost|[^/]*\.localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/i;
@@ -96,27 +81,6 @@ const LOOPBACK_HOST = /^(localhost|[^/]*\.localhost|127(\.\d{1,3}){3}|\[::1\])(:
  */
 export function namesLoopbackHost(req: Request): boolean {
   return LOOPBACK_HOST.test(req.headers.get("host") ?? "");
-}
-
-/**
- * "Only clients on this machine" (no secret configured): the peer is loopback, and it is not
- * a local reverse proxy forwarding for someone else (X-Forwarded-For / Forwarded / X-Real-IP
- * naming a non-loopback client), nor a browser running another site's page that reached us
- * through DNS rebinding (an Origin that is neither loopback nor allowed by `originAllowed`).
- */
-export function isLocalClient(req: Request, ip: string, originAllowed: (origin: string) => boolean): boolean {
-  if (!isLoopback(ip)) return false;
-  const fwd = forwardedFor(req);
-  if (fwd !== null && !isLoopback(fwd) && fwd.toLowerCase() !== "localhost") return false;
-  const origin = req.headers.get("origin");
-  if (origin === null) return true;
-  let host: string;
-  try {
-    host = new URL(origin).host;
-  } catch {
-    return false;
-  }
-  return LOOPBACK_HOST.test(host) || originAllowed(origin);
 }
 
 /** A percent-encoded path segment; bad encoding (`%E0%A4%A`) is a 400, not a URIError. */

@@ -1,5 +1,6 @@
 /** The native protocol's WebSocket side: upgrade at /ws, join/leave/ping handling. */
-import { checkJoin, joinRefused } from "../../auth/rooms.ts";
+import { joinRefused } from "../../auth/rooms.ts";
+import { checkJoinFrom } from "../../auth/join-limit.ts";
 import { countBadFrame, countJoinFailure, createConn, joinBroadcast, joinRoom, leaveRoom } from "../../core/connection.ts";
 import { CLOSE, type Ctx, type WS, type WsProtocol } from "../../server/context.ts";
 import { HttpError } from "../../core/errors.ts";
@@ -18,7 +19,7 @@ export async function upgradeNative(ctx: Ctx, req: Request, url: URL, proto: WsP
   const secret = url.searchParams.get("secret");
   const token = url.searchParams.get("token");
   for (const room of rooms) {
-    const c = await checkJoin(ctx.engine, room, secret, token);
+    const c = await checkJoinFrom(ctx, ip, room, secret, token);
     if (!c.ok) {
       ctx.metrics.inc("ws_emit_joins_total", { result: c.code });
       throw joinRefused(c);
@@ -46,7 +47,7 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, text: str
 
   async function join(ws: WS, room: unknown, secret: unknown, token: unknown, id: unknown) {
     const conn = ws.data.conn;
-    const c = await checkJoin(ctx.engine, room, secret, token);
+    const c = await checkJoinFrom(ctx, conn.ip, room, secret, token);
     if (conn.closed) return;
     metrics.inc("ws_emit_joins_total", { result: c.ok ? "ok" : c.code });
     if (!c.ok) {

@@ -8,7 +8,7 @@
  *   → 41 | 41/ns,            leaves the namespace's rooms
  */
 import { newSocketId, ownerOf, releaseOwnRoom, reserveOwnRoom } from "../../auth/own-rooms.ts";
-import { checkJoin } from "../../auth/rooms.ts";
+import { checkJoinFrom } from "../../auth/join-limit.ts";
 import { countBadFrame, countJoinFailure, dropTopic, joinBroadcast, joinRoom, leaveRoom, roomsOf } from "../../core/connection.ts";
 import { CLOSE, type Ctx } from "../../server/context.ts";
 import { topicOf } from "../../core/hub.ts";
@@ -55,7 +55,7 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
   }
 
   async function join(s: Session, ns: string, id: number | null, room: unknown, secret: unknown, token: unknown) {
-    const c = await checkJoin(ctx.engine, room, secret, token, ns);
+    const c = await checkJoinFrom(ctx, s.conn.ip, room, secret, token, ns);
     if (s.closed || !(ns in s.namespaces)) return;
     metrics.inc("ws_emit_joins_total", { result: c.ok ? "ok" : c.code });
     if (!c.ok) {

@@ -10,7 +10,8 @@
  * counted as drops_total{reason="slow_sse"}.
  */
 import type { Server } from "bun";
-import { checkJoin, joinRefused } from "../../auth/rooms.ts";
+import { joinRefused } from "../../auth/rooms.ts";
+import { checkJoinFrom } from "../../auth/join-limit.ts";
 import { createConn, joinBroadcast, joinRoom, releaseConn, type Conn, type Transport } from "../../core/connection.ts";
 import type { Ctx } from "../../server/context.ts";
 import { refuseWhenFull } from "../../server/admission.ts";
@@ -90,7 +91,7 @@ export async function sseRoute(ctx: Ctx, req: Request, url: URL, ip: string): Pr
   const secret = url.searchParams.get("secret");
   const token = url.searchParams.get("token");
   for (const room of rooms) {
-    const c = await checkJoin(ctx.engine, room, secret, token);
+    const c = await checkJoinFrom(ctx, ip, room, secret, token);
     if (!c.ok) {
       metrics.inc("ws_emit_joins_total", { result: c.code });
       throw joinRefused(c);

@@ -1,5 +1,5 @@
 /** webdis-style clients at /.json: SUBSCRIBE/UNSUBSCRIBE/PING over JSON arrays. */
-import { checkJoin } from "../../../auth/rooms.ts";
+import { checkJoinFrom } from "../../../auth/join-limit.ts";
 import { countBadFrame, countJoinFailure, createConn, joinRoom, leaveRoom, roomCount, roomsOf } from "../../../core/connection.ts";
 import { CLOSE, type Ctx, type WS, type WsProtocol } from "../../../server/context.ts";
 import { HttpError } from "../../../core/errors.ts";
@@ -29,7 +29,7 @@ export function createWebdisProtocol(ctx: Ctx): WsProtocol {
     const conn = ws.data.conn;
     const { secret } = ws.data.state as WebdisState;
     for (const channel of channels) {
-      const c = await checkJoin(ctx.engine, channel, secret);
+      const c = await checkJoinFrom(ctx, conn.ip, channel, secret);
       if (conn.closed) return;
       metrics.inc("ws_emit_joins_total", { result: c.ok ? "ok" : c.code });
       if (!c.ok) {

@@ -5,7 +5,7 @@
  * socket with 1013 so the client reconnects later.
  */
 import type { Authorizer } from "../../../auth/authorizer.ts";
-import { checkJoin } from "../../../auth/rooms.ts";
+import { checkJoinFrom } from "../../../auth/join-limit.ts";
 import { countBadFrame, countJoinFailure, joinRoom, leaveRoom, resetConn } from "../../../core/connection.ts";
 import { CLOSE, type Ctx, type WS, type WsProtocol } from "../../../server/context.ts";
 import { queuedFrames } from "../../frame-queue.ts";
@@ -41,7 +41,7 @@ export function createWsifyProtocol(ctx: Ctx, authorizer: Authorizer | null): Ws
     switch (cmd.command) {
       case "join":
         for (const channel of cmd.channels) {
-          const c = await checkJoin(ctx.engine, channel, cmd.secret);
+          const c = await checkJoinFrom(ctx, conn.ip, channel, cmd.secret);
           if (conn.closed) return;
           metrics.inc("ws_emit_joins_total", { result: c.ok ? "ok" : c.code });
           if (!c.ok) {

@@ -1,0 +1,76 @@
+/** Runs one fuzz target with fast-check: cases, crashes, invariant violations, slowest case. */
+import fc from "fast-check";
+import type { Target } from "./targets.ts";
+
+export interface TargetReport {
+  name: string;
+  source: string;
+  cases: number;
+  /** 0 or 1: fast-check stops at the first failure and shrinks it. */
+  crashes: number;
+  violations: number;
+  slowestMs: number;
+  seed: number;
+  /** The shrunk failing input and what went wrong, when there was one. */
+  failure: string | null;
+  awaiting: string | null;
+}
+
+/** Longest a parser may take on one input (a stall is a failure too). */
+export const DEFAULT_TIME_BOUND_MS = Number(process.env.FUZZ_TIME_BOUND_MS ?? 1000);
+
+class Violation extends Error {}
+
+/** Show a failing input briefly (inputs may be megabytes). */
+function preview(x: unknown): string {
+  let s: string;
+  if (x instanceof Uint8Array) s = `bytes(${x.length}) ${Buffer.from(x.subarray(0, 80)).toString("hex")}`;
+  else {
+    try {
+      s = JSON.stringify(x) ?? String(x);
+    } catch {
+      s = "(unprintable)";
+    }
+  }
+  return s.length > 300 ? `${s.slice(0, 300)}… (${s.length} chars)` : s;
+}
+
+export function runTarget(t: Target, numRuns: number, seed: number = Date.now() ^ (Math.random() * 2 ** 31), timeBoundMs = DEFAULT_TIME_BOUND_MS): TargetReport {
+  let cases = 0;
+  let slowest = 0;
+  let kind: "crash" | "violation" | "stall" | null = null;
+  const prop = fc.property(t.arb, (input) => {
+    cases++;
+    const t0 = performance.now();
+    let v: string | null;
+    try {
+      v = t.run(input);
+    } catch (e) {
+      kind = "crash";
+      throw e;
+    }
+    const ms = performance.now() - t0;
+    slowest = Math.max(slowest, ms);
+    if (v !== null) {
+      kind = "violation";
+      throw new Violation(v);
+    }
+    if (ms > timeBoundMs) {
+      kind = "stall";
+      throw new Violation(`took ${ms.toFixed(0)} ms (bound ${timeBoundMs} ms)`);
+    }
+  });
+  const r = fc.check(prop, { numRuns, seed, endOnFailure: true });
+  const failure = r.failed ? `${kind}: ${(r.errorInstance as Error)?.message?.slice(0, 300) ?? "?"} on input ${preview(r.counterexample?.[0])} (seed ${seed}, path ${r.counterexamplePath})` : null;
+  return {
+    name: t.name,
+    source: t.source,
+    cases: r.numRuns,
+    crashes: r.failed && kind !== "violation" ? 1 : 0,
+    violations: r.failed && kind === "violation" ? 1 : 0,
+    slowestMs: Math.round(slowest * 10) / 10,
+    seed,
+    failure,
+    awaiting: t.awaiting && !t.awaiting.present() ? t.awaiting.what : null,
+  };
+}
