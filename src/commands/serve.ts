@@ -12,6 +12,7 @@ import { nativeFormat } from "../protocols/native/codec.ts";
 import { createSseEnvelopeFormat, createSseFormat } from "../protocols/sse/codec.ts";
 import { createSseHistory } from "../protocols/sse/history.ts";
 import { installSse, sseRoute } from "../protocols/sse/stream.ts";
+import { clientRoute } from "../ops/client-route.ts";
 import { sioFormat } from "../protocols/socketio/codec.ts";
 import { webdisFormat } from "../protocols/compat/webdis/codec.ts";
 import { wsifyFormat } from "../protocols/compat/wsify/codec.ts";
@@ -66,7 +67,7 @@ export default defineCommand({
       : createMemoryEngine(hub, config.roomspaceSecrets);
 
     try {
-      running = startServer({ config, log, hub, engine, metrics, routes: [socketIo.route, sseRoute] }, (ctx) => {
+      running = startServer({ config, log, hub, engine, metrics, routes: [socketIo.route, sseRoute, clientRoute] }, (ctx) => {
         socketIo.attach(ctx);
         installSse(ctx, { history: sseHistory, formats: sseFormats });
       });

@@ -1,0 +1,23 @@
+/** Serves the browser client (src/client/dist, embedded in the binary): /client.js (ESM), /client.min.js (window.WsEmit). */
+import type { Ctx } from "../server/context.ts";
+import { methodNotAllowed } from "../server/http.ts";
+import esm from "../client/dist/client.js" with { type: "text" };
+import min from "../client/dist/client.min.js" with { type: "text" };
+
+const FILES: Record<string, string> = { "/client.js": esm, "/client.min.js": min };
+
+/** A `routes` entry: null for every other path. */
+export function clientRoute(_ctx: Ctx, req: Request, url: URL): Response | null {
+  const body = FILES[url.pathname];
+  if (body === undefined) return null;
+  if (req.method !== "GET" && req.method !== "HEAD") methodNotAllowed("GET");
+  return new Response(req.method === "HEAD" ? null : body, {
+    headers: {
+      "Content-Type": "text/javascript; charset=utf-8",
+      // Same bytes for the life of this binary; a short cache keeps upgrades visible.
+      "Cache-Control": "public, max-age=300",
+      // A page on another origin may load it as a module (modules are fetched with CORS).
+      "Access-Control-Allow-Origin": "*",
+    },
+  });
+}
