@@ -15,3 +15,7 @@ declare module "*/client/dist/client.min.js" {
   const text: string;
   export default text;
 }
+declare module "*.md" {
+  const text: string;
+  export default text;
+}

@@ -29,6 +29,8 @@ export interface JoinOptions {
 export interface Meta {
   room?: string;
   id?: string;
+  /** The event's name (useful in a "*" handler). */
+  event?: string;
 }
 
 export interface ErrorInfo {
@@ -43,7 +45,7 @@ export type Handler = (data: any, meta: Meta) => void;
 export interface Client {
   join(room: string, opts?: JoinOptions): Client;
   leave(room: string): Client;
-  /** Events by name, and "state" (State), "error" (ErrorInfo), "joined"/"left"/"gap" ({room}). */
+  /** Events by name ("*": every event from the server), and "state" (State), "error" (ErrorInfo), "joined"/"left"/"gap" ({room}). */
   on(event: string, fn: Handler): Client;
   off(event: string, fn: Handler): Client;
   readonly state: State;
@@ -118,7 +120,9 @@ export function connect(url?: string, opts: Options = {}): Client {
   const onEvent = (m: any) => {
     const r = m.room === undefined ? undefined : rooms.get(m.room);
     if (m.id !== undefined && r) r.last = m.id;
-    emit(m.event, m.args ?? m.data, { room: m.room, id: m.id });
+    const meta = { room: m.room, id: m.id, event: m.event };
+    emit(m.event, m.args ?? m.data, meta);
+    emit("*", m.args ?? m.data, meta);
   };
 
   const refused = (e: ErrorInfo) => {

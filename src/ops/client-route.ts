@@ -1,19 +1,29 @@
-/** Serves the browser client (src/client/dist, embedded in the binary): /client.js (ESM), /client.min.js (window.WsEmit). */
+/**
+ * Serves the browser client (src/client/dist, embedded in the binary): /client.js (ESM),
+ * /client.min.js (window.WsEmit), and its documentation at /docs/client.md (linked from the page).
+ */
 import type { Ctx } from "../server/context.ts";
 import { methodNotAllowed } from "../server/http.ts";
 import esm from "../client/dist/client.js" with { type: "text" };
 import min from "../client/dist/client.min.js" with { type: "text" };
+import docs from "../../docs/client.md" with { type: "text" };
 
-const FILES: Record<string, string> = { "/client.js": esm, "/client.min.js": min };
+const JS = "text/javascript; charset=utf-8";
+const FILES: Record<string, [string, string]> = {
+  "/client.js": [esm, JS],
+  "/client.min.js": [min, JS],
+  "/docs/client.md": [docs, "text/markdown; charset=utf-8"],
+};
 
 /** A `routes` entry: null for every other path. */
 export function clientRoute(_ctx: Ctx, req: Request, url: URL): Response | null {
-  const body = FILES[url.pathname];
-  if (body === undefined) return null;
+  const file = FILES[url.pathname];
+  if (file === undefined) return null;
+  const [body, type] = file;
   if (req.method !== "GET" && req.method !== "HEAD") methodNotAllowed("GET");
   return new Response(req.method === "HEAD" ? null : body, {
     headers: {
-      "Content-Type": "text/javascript; charset=utf-8",
+      "Content-Type": type,
       // Same bytes for the life of this binary; a short cache keeps upgrades visible.
       "Cache-Control": "public, max-age=300",
       // A page on another origin may load it as a module (modules are fetched with CORS).
