@@ -56,11 +56,5 @@ export async function startProxy(target: number, opts: { blockUpgrades?: boolean
   return proxy;
 }
 
-/** A TCP port free right now on 127.0.0.1 (for a server that must come back on the same port). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+/** A port free right now, below the ephemeral range (a server that must come back on it). */
+export { freePort } from "./redis.ts";

@@ -1,0 +1,86 @@
+/**
+ * The examples' pages in Chromium, each against its own backend and a real ws-emit: every page
+ * shows what its backend emits, with a clean console.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "../helpers/browser.ts";
+import { runExample } from "../helpers/example.ts";
+import { freePort, startRedis } from "../helpers/redis.ts";
+import { startWsEmit, until } from "../helpers/server.ts";
+import { docScreenshot } from "../helpers/screenshot.ts";
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function open(url: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 900, height: 600 } });
+  const problems: string[] = [];
+  page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+  page.on("pageerror", (e) => problems.push(e.message));
+  page.on("response", (r) => r.status() >= 400 && problems.push(`${r.status()} ${r.url()}`));
+  await page.route("**/favicon.ico", (r) => r.fulfill({ status: 204 }));
+  await page.goto(url);
+  return { page, problems };
+}
+
+/** ws-emit allowing the page origin the example will serve on `port`. */
+const corsFor = (port: number) => ["--cors", `http://127.0.0.1:${port}`];
+
+describe("example pages in Chromium", () => {
+  test("time: time.mjs (Node, POST /emit) reaches client.html (client library)", { timeout: 30_000 }, async () => {
+    const port = await freePort();
+    await using srv = await startWsEmit(corsFor(port));
+    await using ex = await runExample(["node", "examples/time/time.mjs"], { WS_EMIT_URL: srv.url, PORT: String(port), HOST: "127.0.0.1" });
+    const { page, problems } = await open(ex.page);
+    await page.waitForFunction(`/^\\d+$/.test(document.getElementById("time").textContent)`, undefined, { timeout: 15_000 });
+    expect(Math.abs(Number(await page.textContent("#time")) - Date.now() / 1000)).toBeLessThan(10);
+    expect(await page.textContent("#state")).toBe("open (ws)");
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  test("dir2web: the list and an open file follow the directory; opening another file leaves the old room", { timeout: 45_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dir2web-"));
+    try {
+      writeFileSync(join(dir, "a.txt"), "first");
+      const port = await freePort();
+      await using redis = await startRedis();
+      await using srv = await startWsEmit(["--redis", redis.url, ...corsFor(port)]);
+      await srv.waitForLine(/redis commands ready/);
+      await using ex = await runExample(["node", "examples/dir2web/dir2web.mjs", dir], { WS_EMIT_URL: srv.url, REDIS: redis.url, PORT: String(port), HOST: "127.0.0.1" });
+      const { page, problems } = await open(ex.page);
+      await page.waitForSelector('#files li[data-name="a.txt"]');
+      await page.waitForSelector('#state:has-text("open")');
+      const stats = async () => ((await (await fetch(`${srv.url}/stats`)).json()) as any).top_rooms as Record<string, number>;
+      // Joined with the secret the backend stored under ws-emit::secret::dir.
+      await until(async () => (await stats())["dir::list"] === 1, "the page to join dir::list");
+
+      writeFileSync(join(dir, "b.txt"), "bee");
+      await page.waitForSelector('#files li[data-name="b.txt"]');
+      await page.click('#files li[data-name="a.txt"] a');
+      await page.waitForFunction(`document.getElementById("content").textContent === "first"`);
+      await until(async () => (await stats())["dir::a.txt"] === 1, "the page to join dir::a.txt");
+      writeFileSync(join(dir, "a.txt"), "second");
+      await page.waitForFunction(`document.getElementById("content").textContent === "second"`);
+      await docScreenshot(page, "dir2web");
+
+      // Opening b.txt leaves a.txt's room (the seed's page left the wrong one).
+      await page.click('#files li[data-name="b.txt"] a');
+      await page.waitForFunction(`document.getElementById("content").textContent === "bee"`);
+      await until(async () => (await stats())["dir::a.txt"] === undefined && (await stats())["dir::b.txt"] === 1, "a.txt left, b.txt joined");
+      expect(problems).toEqual([]);
+      await page.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
