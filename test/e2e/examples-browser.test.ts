@@ -83,4 +83,71 @@ describe("example pages in Chromium", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test("progress, the blog's way: its Flask app and unchanged page over ws-emit's webdis /.json", { timeout: 45_000 }, async () => {
+    const port = await freePort();
+    await using redis = await startRedis();
+    await using srv = await startWsEmit(["--redis", redis.url, ...corsFor(port)]);
+    await srv.waitForLine(/redis commands ready/);
+    await using ex = await runExample(["/usr/bin/python3", "examples/progress/blog/app.py"], {
+      PORT: String(port),
+      REDIS_HOST: "127.0.0.1",
+      REDIS_PORT: String(redis.port),
+      WS_URL: `${srv.wsUrl}/.json`,
+      STEP_SECONDS: "1",
+    });
+    await ex.waitForLine(/Running on/);
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (e) => problems.push(e.message));
+    // The post's page loads jQuery from its CDN: served from Debian's copy (no network in tests).
+    await page.route("https://code.jquery.com/**", (r) => r.fulfill({ path: "/usr/share/javascript/jquery/jquery.min.js", contentType: "text/javascript" }));
+    // The page leaves for the "finished" page right after the last message: note every alert
+    // as the page adds it (an observer installed by the test; the page's code is the post's).
+    const shown: string[] = [];
+    let third: () => void = () => {};
+    const allThree = new Promise<void>((r) => (third = r));
+    await page.exposeFunction("alertShown", (text: string) => (shown.push(text), shown.length === 3 && third()));
+    await page.addInitScript(() => {
+      const g = globalThis as any;
+      g.addEventListener("DOMContentLoaded", () => {
+        const results = g.document.getElementById("results");
+        if (results) new g.MutationObserver((ms: any[]) => ms.forEach((m) => m.addedNodes.forEach((n: any) => n.classList?.contains("alert") && g.alertShown(n.textContent)))).observe(results, { childList: true });
+      });
+    });
+    const connected = page.waitForEvent("console", (m) => m.text() === "Websocket connected.");
+    await page.goto(ex.page);
+    await connected;
+    // Run: the form posts, the app publishes on 666 while the browser waits for its answer.
+    await page.click("#run", { noWaitAfter: true });
+    await allThree;
+    expect(shown).toEqual([
+      "You have started a server side function",
+      "Function running, please wait......",
+      "Function still running, almost done.......",
+    ]);
+    await page.waitForSelector("#finished");
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  test("progress, the ws-emit way: a job's own room joined with a token, steps then done", { timeout: 30_000 }, async () => {
+    const port = await freePort();
+    await using srv = await startWsEmit(["--roomspace-secret", "jobs=J0bs", ...corsFor(port)]);
+    await using ex = await runExample(["node", "examples/progress/jobs.mjs"], { WS_EMIT_URL: srv.url, JOBS_SECRET: "J0bs", PORT: String(port), HOST: "127.0.0.1", STEP_MS: "100" });
+    const { page, problems } = await open(ex.page);
+    await page.click("#run");
+    await page.waitForSelector('#result:has-text("done: ok")', { timeout: 15_000 });
+    expect(await page.$$eval("#steps li", (lis) => lis.map((l) => l.textContent))).toEqual([
+      "connecting to the device",
+      "reading its configuration",
+      "pushing the change",
+      "verifying",
+      "saving",
+    ]);
+    expect(await page.$eval("#bar", (b: any) => b.value)).toBe(100);
+    await docScreenshot(page, "progress");
+    expect(problems).toEqual([]);
+    await page.close();
+  });
 });
