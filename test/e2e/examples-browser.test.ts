@@ -150,4 +150,32 @@ describe("example pages in Chromium", () => {
     expect(problems).toEqual([]);
     await page.close();
   });
+
+  test("live-comments: another reader sees who is writing, then the new comment", { timeout: 30_000 }, async () => {
+    const port = await freePort();
+    await using srv = await startWsEmit(corsFor(port));
+    await using ex = await runExample(["node", "examples/live-comments/comments.mjs"], { WS_EMIT_URL: srv.url, PORT: String(port), HOST: "127.0.0.1" });
+    const base = ex.page.replace(/\?.*$/, "");
+    const alice = await open(`${base}?user=alice`);
+    const bob = await open(`${base}?user=bob`);
+    const stats = async () => ((await (await fetch(`${srv.url}/stats`)).json()) as any).top_rooms as Record<string, number>;
+    await until(async () => (await stats())["post-1"] === 2, "both readers in post-1");
+
+    await alice.page.type("#text", "Nice post");
+    await bob.page.waitForSelector('#typing:has-text("alice is writing…")');
+    // One's own notices are not shown.
+    expect(await alice.page.textContent("#typing")).toBe("");
+    await alice.page.click("#send");
+    await bob.page.waitForSelector('#comments li.comment:has-text("Nice post")');
+    expect(await bob.page.$$eval("#comments li.comment", (lis) => lis.map((l) => l.textContent))).toEqual(["aliceNice post"]);
+    expect(await bob.page.textContent("#typing")).toBe("");
+    await alice.page.waitForSelector('#comments li.comment:has-text("Nice post")');
+    await docScreenshot(bob.page, "live-comments");
+
+    // A reader who arrives later gets the comments so far.
+    const carol = await open(`${base}?user=carol`);
+    await carol.page.waitForSelector('#comments li.comment:has-text("Nice post")');
+    expect([...alice.problems, ...bob.problems, ...carol.problems]).toEqual([]);
+    for (const p of [alice, bob, carol]) await p.page.close();
+  });
 });
