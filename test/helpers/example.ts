@@ -10,7 +10,8 @@ export interface RunningExample {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export async function runExample(cmd: string[], env: Record<string, string>): Promise<RunningExample> {
+/** `ready`: the line that says it runs (default: the "page: <url>" line, whose URL becomes `page`). */
+export async function runExample(cmd: string[], env: Record<string, string>, ready: RegExp = /page: /): Promise<RunningExample> {
   const proc = Bun.spawn(cmd.map((c, i) => (i === 1 && c.startsWith("examples/") ? resolve(ROOT, c) : c)), {
     cwd: ROOT,
     env: cleanEnv(env),
@@ -50,7 +51,7 @@ export async function runExample(cmd: string[], env: Record<string, string>): Pr
   };
   let page = "";
   try {
-    page = /page: (\S+)/.exec(await waitForLine(/page: /))![1]!;
+    page = /page: (\S+)/.exec(await waitForLine(ready))?.[1] ?? "";
   } catch (e) {
     await stop();
     throw e;
