@@ -226,7 +226,8 @@ export function connect(url?: string, opts: Options = {}): Client {
         } catch {
           return;
         }
-        if (e.lastEventId) sseLast = e.lastEventId;
+        // The id travels in the SSE `id:` field (history on), not in the envelope.
+        if (e.lastEventId) m.id ??= sseLast = e.lastEventId;
         if (m.type === "event" && (main || m.room !== undefined)) onEvent(m);
       };
       es.onerror = () => {

@@ -197,4 +197,32 @@ describe("client library in Chromium", () => {
       await proxy.close();
     }
   });
+
+  test("over SSE, a dropped stream reopened by the client resumes from its last event id (--sse-history)", { timeout: 40_000 }, async () => {
+    await using srv = await startWsEmit(["--sse-history", "100"]);
+    const proxy = await startProxy(Number(new URL(srv.url).port));
+    try {
+      const cp = await clientPage(proxy.url, { transport: "sse", minDelay: 200, maxDelay: 1000 }, true);
+      await cp.page.evaluate(() => (globalThis as any).c.join("r"));
+      await cp.waitFor(`${joinedCount("r")} === 1`);
+      expect((await emit(srv.url, { event: "update", room: "r", data: 1 })).body.delivered).toBe(1);
+      await cp.waitFor(`window.log.filter(e => e.k === "update").length === 1`);
+      // The network drops; an event is emitted while the page is away.
+      proxy.down = true;
+      proxy.cut();
+      await cp.waitFor(`window.c.state === "reconnecting"`);
+      await until(async () => ((await (await fetch(`${srv.url}/stats`)).json()) as any).connections === 0, "the server to see the stream gone");
+      expect((await emit(srv.url, { event: "update", room: "r", data: 2 })).body.delivered).toBe(0);
+      proxy.down = false;
+      await cp.waitFor(`window.log.filter(e => e.k === "update").length === 2`);
+      const got = (await cp.log()).filter((e) => e.k === "update");
+      expect(got.map((e) => e.v)).toEqual([1, 2]);
+      // Events carry the server's ids (meta.id), which the client sent back as lastEventId.
+      expect(got.every((e) => typeof e.m.id === "string")).toBe(true);
+      expect(cp.problems).toEqual([]);
+      await cp.page.close();
+    } finally {
+      await proxy.close();
+    }
+  });
 });

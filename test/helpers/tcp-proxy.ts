@@ -13,12 +13,17 @@ export interface TcpProxy {
   blockUpgrades: boolean;
   /** Upgrade requests refused so far. */
   refused: number;
+  /** While true, new connections are closed at once (the network is down). */
+  down: boolean;
+  /** Cut every open connection (a dropped network), without the server knowing first. */
+  cut(): void;
   close(): Promise<void>;
 }
 
 export async function startProxy(target: number, opts: { blockUpgrades?: boolean } = {}): Promise<TcpProxy> {
   const open = new Set<Socket>();
   const server = createServer((client) => {
+    if (proxy.down) return void client.destroy();
     open.add(client);
     client.on("close", () => open.delete(client));
     client.on("error", () => client.destroy());
@@ -47,6 +52,10 @@ export async function startProxy(target: number, opts: { blockUpgrades?: boolean
     target,
     blockUpgrades: !!opts.blockUpgrades,
     refused: 0,
+    down: false,
+    cut() {
+      for (const s of open) s.destroy();
+    },
     close: () =>
       new Promise<void>((r) => {
         for (const s of open) s.destroy();

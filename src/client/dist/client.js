@@ -167,7 +167,7 @@ function connect(url, opts = {}) {
           return;
         }
         if (e.lastEventId)
-          sseLast = e.lastEventId;
+          m.id ??= sseLast = e.lastEventId;
         if (m.type === "event" && (main || m.room !== undefined))
           onEvent(m);
       };
