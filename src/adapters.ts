@@ -5,6 +5,7 @@
  */
 import type { Config } from "./core/config.ts";
 import { ingestAdapter } from "./ingest/routes.ts";
+import { clientAdapter } from "./ops/client-route.ts";
 import { opsAdapter } from "./ops/routes.ts";
 import { webdisAdapter } from "./protocols/compat/webdis/index.ts";
 import { wsifyAdapter } from "./protocols/compat/wsify/index.ts";
@@ -26,6 +27,8 @@ export function createAdapters(config: Config, link: WorkerLink | null): Adapter
     wspushAdapter,
     socketIoAdapter(link),
     sseAdapter(config.sseHistory),
+    // The browser client library (/client.js, /client.min.js).
+    clientAdapter,
     opsAdapter,
   ];
 }

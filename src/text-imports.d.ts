@@ -7,3 +7,15 @@ declare module "*/socket.io.js" {
   const text: string;
   export default text;
 }
+declare module "*/client/dist/client.js" {
+  const text: string;
+  export default text;
+}
+declare module "*/client/dist/client.min.js" {
+  const text: string;
+  export default text;
+}
+declare module "*.md" {
+  const text: string;
+  export default text;
+}
