@@ -1,6 +1,7 @@
 /**
  * ws-emit nodes on a real 3-master Redis Cluster: the fan-out uses sharded pub/sub
- * (SPUBLISH/SSUBSCRIBE) over channels spread across every master, rooms on every shard
+ * (SPUBLISH/SSUBSCRIBE) over partition channels spread across every master, each node holding
+ * only the partitions of its rooms, rooms on every shard
  * get each emit exactly once and in order, and roomspace secrets are read from the cluster.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -27,15 +28,38 @@ afterAll(async () => {
 });
 
 describe("Redis Cluster (sharded pub/sub)", () => {
-  test("the fan-out channels are sharded channels on every master", async () => {
-    expect(a.lines.join("\n")).toContain("cluster, 16 sharded fan-out channels");
-    const perMaster = await Promise.all(cluster.ports.map((p) => redisCli(p, "PUBSUB", "SHARDCHANNELS")));
-    const channels = perMaster.map((out) => out.split("\n").filter((l) => l.startsWith("{ws-emit:fanout:")));
+  test("the fan-out channels are sharded channels: the broadcast one on both nodes, a room partition only on the node with its rooms", async () => {
+    expect(a.lines.join("\n")).toContain("rooms on 64 partition channels {ws-emit:fanout:p0}");
+    // Rooms of A and of B in disjoint partitions, spread over the masters.
+    const [roomsA, roomsB] = [[], []] as [string[], string[]];
+    const used = new Set<number>();
+    for (let i = 0; roomsA.length + roomsB.length < 12; i++) {
+      const k = shardOf("/", `own-${i}`, 64);
+      if (used.has(k)) continue;
+      used.add(k);
+      (roomsA.length <= roomsB.length ? roomsA : roomsB).push(`own-${i}`);
+    }
+    const wsA = await openWs(`${a.wsUrl}/ws?${roomsA.map((r) => `room=${r}`).join("&")}`);
+    const wsB = await openWs(`${b.wsUrl}/ws?${roomsB.map((r) => `room=${r}`).join("&")}`);
+    for (const room of roomsA) await wsA.next((m) => m.type === "joined" && m.room === room);
+    for (const room of roomsB) await wsB.next((m) => m.type === "joined" && m.room === room);
+    const perMaster = await Promise.all(cluster.ports.map((p) => redisCli(p, "PUBSUB", "SHARDCHANNELS", "{ws-emit:fanout*")));
+    const channels = perMaster.map((out) => out.split("\n").filter(Boolean));
+    // The partitions held spread over every master.
     for (const list of channels) expect(list.length).toBeGreaterThan(0);
-    expect(new Set(channels.flat()).size).toBe(16);
-    // Both ws-emit nodes subscribe each channel (SHARDNUMSUB counts subscribers on the owner).
-    const [first] = channels[0]!;
-    expect(await redisCli(cluster.ports[0]!, "PUBSUB", "SHARDNUMSUB", first!)).toBe(`${first}\n2`);
+    const chan = (r: string) => `{ws-emit:fanout:p${shardOf("/", r, 64)}}`;
+    expect(channels.flat().sort()).toEqual(["{ws-emit:fanout}", ...roomsA.map(chan), ...roomsB.map(chan)].sort());
+    const numsub = async (ch: string) => {
+      for (const p of cluster.ports) {
+        const [, n] = (await redisCli(p, "PUBSUB", "SHARDNUMSUB", ch)).split("\n");
+        if (n !== "0") return Number(n);
+      }
+      return 0;
+    };
+    expect(await numsub("{ws-emit:fanout}")).toBe(2);
+    for (const r of [...roomsA, ...roomsB]) expect(await numsub(chan(r))).toBe(1);
+    wsA.close();
+    wsB.close();
   });
 
   test("emits to rooms spread over all shards arrive exactly once and in order on both nodes", async () => {
@@ -73,7 +97,7 @@ describe("Redis Cluster (sharded pub/sub)", () => {
     const rooms: string[] = [];
     const shards = new Set<number>();
     for (let i = 0; rooms.length < 3; i++) {
-      const k = shardOf("/", `split-${i}`, 16);
+      const k = shardOf("/", `split-${i}`, 64);
       if (!shards.has(k)) (shards.add(k), rooms.push(`split-${i}`));
     }
     const all = await connectSio(b.url, { transports: ["websocket"] });
@@ -153,10 +177,14 @@ describe("Redis Cluster (sharded pub/sub)", () => {
   });
 
   test("a stalled shard fails its canary, the subscriber is replaced, and fan-out recovers", async () => {
+    // Rooms in partitions on every master, so that A holds a channel on the paused one.
+    const held = Array.from({ length: 24 }, (_, i) => `stall-${i}`);
+    const holder = await openWs(`${a.wsUrl}/ws?${held.map((r) => `room=${r}`).join("&")}`);
+    for (const room of held) await holder.next((m) => m.type === "joined" && m.room === room);
     const mark = a.lines.length;
     const markB = b.lines.length;
     expect(await redisCli(cluster.ports[1]!, "CLIENT", "PAUSE", "1500", "ALL")).toBe("OK");
-    await a.waitForLine(/canary not back within \d+ ms on \d+ of 16 channel/, 10_000, mark);
+    await a.waitForLine(/canary not back within \d+ ms on \d+ channel/, 10_000, mark);
     await a.waitForLine(/redis fan-out healthy/, 20_000, mark);
     await b.waitForLine(/redis fan-out healthy/, 20_000, markB);
     const metrics = await (await fetch(`${a.url}/metrics`)).text();
@@ -170,5 +198,6 @@ describe("Redis Cluster (sharded pub/sub)", () => {
       await c.next((m) => m.event === "back");
       c.close();
     }
+    holder.close();
   }, 40_000);
 });
