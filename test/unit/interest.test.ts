@@ -56,7 +56,7 @@ test("a partition is released only after the linger, in one UNSUBSCRIBE; the pin
   await tick();
   s.confirmAll();
   await tick();
-  expect(s.i.held().sort()).toEqual(["p1", "p2"]);
+  expect(s.i.held().sort()).toEqual(["b", "p1", "p2"]);
   s.i.ref("p1", -1);
   s.i.ref("p2", -1);
   s.advance(500);
