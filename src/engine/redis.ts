@@ -72,7 +72,13 @@ export function createRedisEngine({ url, config, hub, log, metrics }: RedisEngin
     else log.warn(`redis fan-out unhealthy: ${why}`);
   }
 
+  const receivedBytes = metrics.counter("ws_emit_fanout_received_bytes_total");
+  const received = metrics.counter("ws_emit_fanout_received_total");
+  metrics.collect(() => metrics.set("ws_emit_redis_channels_held", interest.held().length));
+
   function onMessage(channel: string, text: string) {
+    received.inc();
+    receivedBytes.inc(text.length);
     const f = decodeFanout(text);
     if (!f.ok) {
       metrics.inc("ws_emit_events_invalid_total", { source: "cluster" });
