@@ -55,12 +55,23 @@ export interface OwnRoomOwner {
 const live = new Map<string, OwnRoomOwner>();
 const key = (ns: string, room: string) => `${ns}\u0000${room}`;
 
+/** Told when an own room appears or goes (the Redis engine listens to its partition meanwhile). */
+const watchers = new Set<(ns: string, room: string, active: boolean) => void>();
+
+export function watchOwnRooms(fn: (ns: string, room: string, active: boolean) => void): () => void {
+  watchers.add(fn);
+  return () => void watchers.delete(fn);
+}
+
 export function reserveOwnRoom(ns: string, room: string, owner: OwnRoomOwner): void {
-  live.set(key(ns, room), owner);
+  const k = key(ns, room);
+  const fresh = !live.has(k);
+  live.set(k, owner);
+  if (fresh) for (const w of watchers) w(ns, room, true);
 }
 
 export function releaseOwnRoom(ns: string, room: string): void {
-  live.delete(key(ns, room));
+  if (live.delete(key(ns, room))) for (const w of watchers) w(ns, room, false);
 }
 
 /** Is `room` of namespace `ns` some connected client's own room? */

@@ -24,7 +24,7 @@ export async function checkJoin(engine: Engine, room: unknown, secret: unknown, 
   const r = parseRoom(room);
   if (!r.ok) return { ok: false, code: "bad_request", message: r.error };
   if (isOwnRoom(ns, r.room) || isSocketIdShaped(r.room)) return { ok: false, code: "forbidden", message: `room "${r.room}" is another client's own room` };
-  if (r.roomspace === null) return { ok: true, room: r.room };
+  if (r.roomspace === null) return admitted(engine, ns, r.room);
   const useToken = token !== undefined && token !== null && token !== "";
   if (!useToken && (typeof secret !== "string" || secret === ""))
     return { ok: false, code: "forbidden", message: `room "${r.room}" is private: send the secret of roomspace "${r.roomspace}" or a token` };
@@ -39,10 +39,21 @@ export async function checkJoin(engine: Engine, room: unknown, secret: unknown, 
   if (useToken) {
     const t = verifyToken(token, r.room, expected);
     if (!t.ok) return { ok: false, code: "forbidden", reason: t.reason, message: `token refused (${t.reason}): ${t.message}`, ...(t.reason === "bad_signature" ? { guess: true as const } : {}) };
-    return { ok: true, room: r.room };
+    return admitted(engine, ns, r.room);
   }
   if (!secretMatches(secret, expected)) return { ok: false, code: "forbidden", message: `wrong secret for roomspace "${r.roomspace}"`, guess: true };
-  return { ok: true, room: r.room };
+  return admitted(engine, ns, r.room);
+}
+
+/**
+ * An admitted join: first make sure this node hears the room's emits from other nodes (join →
+ * subscription confirmed → the caller adds the client and replies), so an emit sent after the
+ * reply is never lost. Usually nothing to wait for.
+ */
+function admitted(engine: Engine, ns: string, room: string): JoinCheck | Promise<JoinCheck> {
+  const wait = engine.prepareJoin?.(ns, room);
+  const ok: JoinCheck = { ok: true, room };
+  return wait ? wait.then(() => ok) : ok;
 }
 
 /** A refused join before a stream or upgrade: 403 forbidden, 503 unavailable, 429 rate_limited, 400 otherwise. */

@@ -69,8 +69,10 @@ export interface Config {
   secretCacheMs: number;
   /** Redis commands (secret lookups, publishes) fail after this long instead of hanging. */
   redisTimeoutMs: number;
-  /** Sharded fan-out channels on Redis Cluster. */
-  redisShards: number;
+  /** Room partitions (fan-out channels); a node listens to those holding its clients' rooms. */
+  redisPartitions: number;
+  /** A partition whose last local subscriber left is kept this long (churn does not thrash Redis). */
+  redisUnsubscribeDelayMs: number;
   /** With Redis: how often each node writes its /stats snapshot (kept for 3 intervals). */
   statsIntervalMs: number;
   /** Engine.IO: how often the server pings a Socket.IO client. */
@@ -147,7 +149,8 @@ const DEFAULTS: Config = {
   redisCanaryTimeoutMs: 2000,
   secretCacheMs: 2000,
   redisTimeoutMs: 2000,
-  redisShards: 16,
+  redisPartitions: 64,
+  redisUnsubscribeDelayMs: 2000,
   statsIntervalMs: 5000,
   sioPingIntervalMs: 25_000,
   sioPingTimeoutMs: 20_000,
@@ -214,7 +217,8 @@ export const SETTINGS: Setting[] = [
   { key: "redisCanaryTimeoutMs", flag: "redis-canary-timeout", env: ["WS_EMIT_REDIS_CANARY_TIMEOUT"], parse: duration(50, 60_000), help: "a canary not back within this (at most --redis-canary) marks the node unready and resubscribes" },
   { key: "secretCacheMs", flag: "secret-cache", env: ["WS_EMIT_SECRET_CACHE"], parse: duration(0, 60_000), help: "how long roomspace secrets read from Redis are cached (0 = no cache)" },
   { key: "redisTimeoutMs", flag: "redis-timeout", env: ["WS_EMIT_REDIS_TIMEOUT"], parse: duration(100, 60_000), help: "Redis commands fail after this long (a join then answers unavailable)" },
-  { key: "redisShards", flag: "redis-shards", env: ["WS_EMIT_REDIS_SHARDS"], parse: int(1, 1024), help: "sharded fan-out channels on Redis Cluster (rooms are spread over them)" },
+  { key: "redisPartitions", flag: "redis-partitions", env: ["WS_EMIT_REDIS_PARTITIONS"], parse: int(1, 4096), help: "room partitions (fan-out channels; sharded on Redis Cluster): a node listens only to those holding its clients' rooms; same on every node" },
+  { key: "redisUnsubscribeDelayMs", flag: "redis-unsubscribe-delay", env: ["WS_EMIT_REDIS_UNSUBSCRIBE_DELAY"], parse: duration(0, 600_000), help: "a partition no local client needs any more is left after this long (churn does not thrash Redis)" },
   { key: "statsIntervalMs", flag: "stats-interval", env: ["WS_EMIT_STATS_INTERVAL"], parse: duration(500, 300_000), help: "with --redis: how often each node shares its /stats numbers (kept 3 intervals; /stats then shows the cluster)" },
   { key: "sioPingIntervalMs", flag: "sio-ping-interval", env: ["WS_EMIT_SIO_PING_INTERVAL"], parse: duration(100, 300_000), help: "Socket.IO (Engine.IO) ping interval sent to clients" },
   { key: "sioPingTimeoutMs", flag: "sio-ping-timeout", env: ["WS_EMIT_SIO_PING_TIMEOUT"], parse: duration(100, 300_000), help: "Socket.IO: close a session whose pong is this late" },

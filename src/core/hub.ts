@@ -52,6 +52,8 @@ export interface Hub {
   directRooms(format: string, resolve: (namespace: string, room: string) => Subscriber | undefined): void;
   /** Be told when a room of `format` gains its first or loses its last local subscriber. */
   watchRooms(format: string, fn: (room: string, active: boolean) => void): void;
+  /** Be told when a room of any format and namespace gains its first or loses its last local subscriber (rooms held already are reported at once). */
+  onRoomChange(fn: (format: string, namespace: string, room: string, active: boolean) => void): void;
   /** Subscribe to a room (or the namespace-wide broadcast topic when room is null). Returns the topic. */
   subscribe(sub: Subscriber, format: string, namespace: string, room: string | null): string;
   unsubscribe(sub: Subscriber, topic: string): void;
@@ -127,13 +129,15 @@ export function createHub(
   };
 
   const watchers = new Map<string, (room: string, active: boolean) => void>();
-  /** Tell a format's watcher about a topic whose total (WebSocket + sink) count crossed 0. */
+  const roomWatchers: Array<(format: string, namespace: string, room: string, active: boolean) => void> = [];
+  /** Tell a format's watcher (and every room watcher) about a topic whose total (WebSocket + sink) count crossed 0. */
   const changed = (topic: string, active: boolean) => {
-    if (watchers.size === 0) return;
-    const [format, , ...rest] = topic.split("|");
+    if (watchers.size === 0 && roomWatchers.length === 0) return;
+    const [format, ns, ...rest] = topic.split("|");
     const room = rest.join("|");
-    const w = watchers.get(format!);
-    if (w && room !== "") w(room, active);
+    if (room === "") return;
+    watchers.get(format!)?.(room, active);
+    for (const w of roomWatchers) w(format!, ns!, room, active);
   };
   const total = (topic: string) => (wsCount.get(topic) ?? 0) + (sinks.get(topic)?.size ?? 0);
   const roomKey = (topic: string) => {
@@ -264,6 +268,18 @@ export function createHub(
     },
     watchRooms(format, fn) {
       watchers.set(format, fn);
+    },
+    onRoomChange(fn) {
+      roomWatchers.push(fn);
+      // A watcher that arrives late (the Redis engine taking over from standalone) learns the rooms already held.
+      const seen = new Set<string>();
+      for (const topic of [...wsCount.keys(), ...sinks.keys()]) {
+        if (seen.has(topic) || total(topic) === 0) continue;
+        seen.add(topic);
+        const [format, ns, ...rest] = topic.split("|");
+        const room = rest.join("|");
+        if (room !== "") fn(format!, ns!, room, true);
+      }
     },
     subscribe(sub, format, namespace, room) {
       const topic = topicOf(format, namespace, room);

@@ -103,6 +103,8 @@ export function createAutoEngine(o: AutoEngineOptions): AutoEngine {
       return current.nodes;
     },
     publish: (msg, source) => current.publish(msg, source),
+    prepareJoin: (ns, room) => current.prepareJoin?.(ns, room),
+    interest: () => current.interest?.() ?? { held: 0, wanted: 0 },
     roomspaceSecret: (name) => current.roomspaceSecret(name),
     setRoomspaceSecret: (name, secret) => current.setRoomspaceSecret(name, secret),
     ready() {

@@ -1,7 +1,8 @@
 /**
  * The Redis connections of one node: a command connection (GET/SET/PUBLISH, auto-pipelined,
- * fails fast while disconnected) and a subscriber on the fan-out channel(s). One Redis uses
- * PUBLISH/SUBSCRIBE on one channel; Redis Cluster uses SPUBLISH/SSUBSCRIBE on sharded channels.
+ * fails fast while disconnected) and a subscriber on the fan-out channels, which the engine
+ * (un)subscribes as its interest changes (./interest.ts). One Redis uses PUBLISH/SUBSCRIBE;
+ * Redis Cluster uses SPUBLISH/SSUBSCRIBE on sharded channels (one slot each).
  * Reconnects, errors and (re)subscriptions are logged and counted here.
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
@@ -11,13 +12,12 @@ import type { RedisTarget } from "../core/redis-url.ts";
 
 export interface LinkOptions {
   target: RedisTarget;
-  channels: string[];
   commandTimeoutMs: number;
   log: Logger;
   metrics: Metrics;
   onMessage(channel: string, text: string): void;
-  /** Called each time the subscriber has (re)subscribed every channel. */
-  onSubscribed(): void;
+  /** Called each time the subscriber connection is (again) ready: subscribe what is wanted now. */
+  onSubscriberReady(): void;
   /** Called when the subscriber loses its connection. */
   onUnsubscribed(): void;
 }
@@ -28,6 +28,11 @@ export interface RedisLink {
   set(key: string, value: string): Promise<void>;
   del(key: string): Promise<void>;
   publish(channel: string, payload: string): Promise<void>;
+  /** Resolves once Redis confirmed every channel (fails while the subscriber is down). */
+  subscribe(channels: string[]): Promise<void>;
+  unsubscribe(channels: string[]): Promise<void>;
+  /** Subscriber connection up. */
+  subscriberReady(): boolean;
   /** Node stats snapshots (./node-registry.ts): single-key commands, so any key works on a cluster. */
   readonly nodes: NodeOps;
   /** Command connection up (publishes and lookups can succeed). */
@@ -118,12 +123,7 @@ export function createRedisLink(o: LinkOptions): RedisLink {
     const sub = new Redis(target.url, { ...common, connectionName: "ws-emit-sub", autoResubscribe: false, enableOfflineQueue: false });
     watch(sub, "subscriber");
     // Subscribe explicitly on every ready, so we know exactly when the subscription is back.
-    sub.on("ready", () => {
-      sub
-        .subscribe(...o.channels)
-        .then(() => o.onSubscribed())
-        .catch((e) => log.warn(`redis subscribe failed: ${(e as Error).message}`));
-    });
+    sub.on("ready", () => o.onSubscriberReady());
     sub.on("close", () => o.onUnsubscribed());
     sub.on("message", (ch: string, text: string) => o.onMessage(ch, text));
     return {
@@ -132,6 +132,9 @@ export function createRedisLink(o: LinkOptions): RedisLink {
       set: async (k, v) => void (await cmd.set(k, v)),
       del: async (k) => void (await cmd.del(k)),
       publish: async (ch, p) => void (await cmd.publish(ch, p)),
+      subscribe: async (chs) => void (chs.length && (await sub.subscribe(...chs))),
+      unsubscribe: async (chs) => void (chs.length && (await sub.unsubscribe(...chs))),
+      subscriberReady: () => sub.status === "ready",
       nodes: nodeOps(cmd),
       commandReady: () => cmd.status === "ready",
       resubscribe() {
@@ -171,12 +174,7 @@ export function createRedisLink(o: LinkOptions): RedisLink {
     const s = new Cluster(nodes, { ...clusterOptions, enableOfflineQueue: true, shardedSubscribers: true, redisOptions: { ...redisOptions, commandTimeout: undefined } });
     watch(s, "cluster subscriber");
     s.on("ready", () => {
-      // One SSUBSCRIBE per channel: each channel is its own hash slot.
-      Promise.all(o.channels.map((ch) => s.ssubscribe(ch)))
-        .then(() => {
-          if (s === sub) o.onSubscribed();
-        })
-        .catch((e) => log.warn(`redis ssubscribe failed: ${(e as Error).message}`));
+      if (s === sub) o.onSubscriberReady();
     });
     s.on("close", () => {
       if (s === sub) o.onUnsubscribed();
@@ -193,6 +191,10 @@ export function createRedisLink(o: LinkOptions): RedisLink {
     set: async (k, v) => void (await cmd.set(k, v)),
     del: async (k) => void (await cmd.del(k)),
     publish: async (ch, p) => void (await cmd.spublish(ch, p)),
+    // One SSUBSCRIBE per channel: each channel is its own hash slot.
+    subscribe: async (chs) => void (await Promise.all(chs.map((ch) => sub.ssubscribe(ch)))),
+    unsubscribe: async (chs) => void (await Promise.all(chs.map((ch) => sub.sunsubscribe(ch)))),
+    subscriberReady: () => sub.status === "ready",
     nodes: nodeOps(cmd),
     commandReady: () => cmd.status === "ready",
     resubscribe() {

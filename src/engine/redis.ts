@@ -6,9 +6,16 @@
  * so each subscriber gets an emit exactly once. One command connection (auto-pipelined)
  * keeps the events of one publisher in order.
  *
+ * Interest: a room emit goes to its room's partition channel (./shards.ts), which only nodes
+ * with a local subscriber in one of that partition's rooms hold (./interest.ts); a join waits
+ * until its partition is subscribed (`prepareJoin`), so nothing published after the join
+ * reply is lost. A multi-room emit spanning partitions is one message per partition, each
+ * later part skipping the rooms of the parts before it, so a client in rooms of several
+ * partitions still gets it once. Broadcasts (no room) use the channel every node holds.
+ *
  * Redis pub/sub is at-most-once: what is published while a subscriber reconnects is lost for
  * that node. A subscription can also die silently, so each node sends itself a canary through
- * every fan-out channel; one that does not come back marks the node unready, counts, and
+ * every channel it holds; one that does not come back marks the node unready, counts, and
  * forces a fresh subscription.
  */
 import type { Config } from "../core/config.ts";
@@ -22,7 +29,9 @@ import { createNodeRegistry } from "./node-registry.ts";
 import { createRedisLink } from "./redis-link.ts";
 import { parseRedisTarget, redact } from "../core/redis-url.ts";
 import { createSecretCache } from "./secret-cache.ts";
-import { shardChannels, shardOf, singleChannel, splitByShard } from "./shards.ts";
+import { broadcastChannel, partitionChannel, shardOf, splitByShard } from "./shards.ts";
+import { createInterest } from "./interest.ts";
+import { watchOwnRooms } from "../auth/own-rooms.ts";
 import { EngineUnavailable, type Engine } from "./types.ts";
 
 export interface RedisEngineDeps {
@@ -40,10 +49,12 @@ export function createRedisEngine({ url, config, hub, log, metrics, boundary = c
   if (!parsed.ok) throw new Error(parsed.error);
   const target = parsed.value;
   const sharded = target.kind === "cluster";
-  const shards = sharded ? config.redisShards : 1;
-  const channels = sharded ? shardChannels(config.redisPrefix, shards) : [singleChannel(config.redisPrefix)];
+  const partitions = config.redisPartitions;
+  const bcast = broadcastChannel(config.redisPrefix, sharded);
+  const partitionChannels = Array.from({ length: partitions }, (_, k) => partitionChannel(config.redisPrefix, k, sharded));
+  const channelOf = (ns: string, room: string) => partitionChannels[shardOf(ns, room, partitions)]!;
   const nodeId = crypto.randomUUID().replace(/-/g, "").slice(0, 12);
-  log.info(`redis engine: ${redact(url)} (${sharded ? `cluster, ${shards} sharded fan-out channels` : `channel ${channels[0]}`}), node ${nodeId}`);
+  log.info(`redis engine: ${redact(url)} (${sharded ? "cluster, sharded channels" : "one Redis"}: broadcasts on ${bcast}, rooms on ${partitions} partition channels ${partitionChannels[0]}…), node ${nodeId}`);
 
   let closed = false;
   let subscribed = false;
@@ -64,12 +75,18 @@ export function createRedisEngine({ url, config, hub, log, metrics, boundary = c
     else log.warn(`redis fan-out unhealthy: ${why}`);
   }
 
+  const receivedBytes = metrics.counter("ws_emit_fanout_received_bytes_total");
+  const received = metrics.counter("ws_emit_fanout_received_total");
+  metrics.collect(() => metrics.set("ws_emit_redis_channels_held", interest.held().length));
+
   /** Runs inside ioredis's parser callback: an exception there must go no further than this message. */
   function onMessage(channel: string, text: string) {
     boundary.guard("ws-emit:fanout", () => onFanout(channel, text));
   }
 
   function onFanout(channel: string, text: string) {
+    received.inc();
+    receivedBytes.inc(text.length);
     const f = decodeFanout(text);
     if (!f.ok) {
       metrics.inc("ws_emit_events_invalid_total", { source: "cluster" });
@@ -94,19 +111,25 @@ export function createRedisEngine({ url, config, hub, log, metrics, boundary = c
 
   const link = createRedisLink({
     target,
-    channels,
     commandTimeoutMs: config.redisTimeoutMs,
     log,
     metrics,
     onMessage,
-    onSubscribed() {
-      subscribed = true;
-      clearTimeout(checkTimer);
-      pending.clear();
-      // Prove the new subscription right away instead of at the next tick.
-      sendCanaries();
+    onSubscriberReady() {
+      interest
+        .resubscribeAll()
+        .then(() => {
+          if (!link.subscriberReady()) return;
+          subscribed = true;
+          clearTimeout(checkTimer);
+          pending.clear();
+          // Prove the new subscription right away instead of at the next tick.
+          sendCanaries();
+        })
+        .catch((e) => log.warn(`redis subscribe failed: ${(e as Error).message}`));
     },
     onUnsubscribed() {
+      interest.lost();
       if (!subscribed) return;
       subscribed = false;
       unsubscribedSince = Date.now();
@@ -116,17 +139,36 @@ export function createRedisEngine({ url, config, hub, log, metrics, boundary = c
     },
   });
 
+  const interest = createInterest({
+    pinned: [bcast],
+    subscribe: (chs) => link.subscribe(chs),
+    unsubscribe: (chs) => link.unsubscribe(chs),
+    connected: () => link.subscriberReady(),
+    released(ch) {
+      // Its canary (if out) will not come back: the round is complete without it.
+      if (pending.delete(ch) && pending.size === 0) clearTimeout(checkTimer);
+    },
+    onError: (what, e) => log.warn(`redis ${what} failed: ${e.message}`),
+    lingerMs: config.redisUnsubscribeDelayMs,
+    waitMs: config.redisTimeoutMs,
+  });
+  const sweepTimer = setInterval(() => interest.sweep(), Math.max(100, Math.min(config.redisUnsubscribeDelayMs / 2, 1000)));
+  // A partition is wanted while one of its rooms has a local subscriber: hub topics of every
+  // format, and Socket.IO clients' own rooms (served without a topic).
+  hub.onRoomChange((_format, ns, room, active) => interest.ref(channelOf(ns, room), active ? 1 : -1));
+  const unwatchOwn = watchOwnRooms((ns, room, active) => interest.ref(channelOf(ns, room), active ? 1 : -1));
+
   /** A canary Redis took did not come back: the subscription is dead even if its socket looks fine. */
   function canaryLost() {
     clearTimeout(checkTimer);
     metrics.inc("ws_emit_redis_canary_failures_total");
-    log.warn(`redis canary not back within ${canaryTimeoutMs} ms on ${pending.size} of ${channels.length} channel(s): resubscribing`);
+    log.warn(`redis canary not back within ${canaryTimeoutMs} ms on ${pending.size} channel(s) (${[...pending.keys()].slice(0, 3).join(", ")}…): resubscribing`);
     pending.clear();
     setHealthy(false, "canary lost");
     link.resubscribe();
   }
 
-  /** One canary round: a canary on every channel, checked after the timeout. */
+  /** One canary round: a canary on every channel held, checked after the timeout. */
   function sendCanaries() {
     if (closed) return;
     if (!subscribed || !link.commandReady()) {
@@ -146,7 +188,7 @@ export function createRedisEngine({ url, config, hub, log, metrics, boundary = c
     if (pending.size > 0) return canaryLost();
     roundSentAt = Date.now();
     const s = ++seq;
-    for (const ch of channels) {
+    for (const ch of interest.held()) {
       pending.set(ch, s);
       link.publish(ch, encodeCanary(nodeId, s)).catch((e) => log.debug(`canary publish failed: ${(e as Error).message}`));
     }
@@ -200,9 +242,8 @@ export function createRedisEngine({ url, config, hub, log, metrics, boundary = c
     async publish(msg) {
       const delivered = hub.deliver(msg);
       let sent: Array<Promise<boolean>>;
-      if (!sharded) sent = [fanOut(channels[0]!, msg)];
-      else if (msg.rooms === null) sent = [fanOut(channels[shardOf(msg.namespace, null, shards)]!, msg)];
-      else sent = splitByShard(msg, msg.rooms, shards).map(([k, part]) => fanOut(channels[k]!, part));
+      if (msg.rooms === null) sent = [fanOut(bcast, msg)];
+      else sent = splitByShard(msg, msg.rooms, partitions).map(([k, part]) => fanOut(partitionChannels[k]!, part));
       const ok = (await Promise.all(sent)).every(Boolean);
       return { delivered, cluster: ok };
     },
@@ -218,9 +259,13 @@ export function createRedisEngine({ url, config, hub, log, metrics, boundary = c
         secrets.invalidate(name);
       }
     },
+    prepareJoin: (ns, room) => interest.ensure(channelOf(ns, room)),
+    interest: () => interest.stats(),
     ready: () => !closed && healthy && subscribed && link.commandReady(),
     async close() {
       closed = true;
+      unwatchOwn();
+      clearInterval(sweepTimer);
       clearInterval(canaryTimer);
       clearTimeout(checkTimer);
       // Leave the cluster view at once instead of after the snapshot's TTL.

@@ -1,16 +1,29 @@
 /**
- * Fan-out channel names. Pure.
+ * Fan-out channel names and the room → partition map. Pure.
  *
- * One Redis: a single channel `<prefix>:fanout`, so one publisher connection keeps every
- * event in order. Redis Cluster: `shards` sharded channels `{<prefix>:fanout:<k>}`; the hash
- * tag pins each to one slot (so one SSUBSCRIBE per channel is legal) and the slots spread
- * over the masters, so fan-out throughput grows with them. A room always maps to the same
- * channel, which keeps the events of one room from one publisher in order.
+ * Rooms map to a fixed number of partitions (`--redis-partitions`), k = hash(namespace|room)
+ * mod P; partition k is the channel `<prefix>:fanout:p<k>` on one Redis, the sharded channel
+ * `{<prefix>:fanout:p<k>}` on Redis Cluster (the hash tag pins each to one slot, so one
+ * SSUBSCRIBE per channel is legal, and the slots spread over the masters). A node listens to
+ * a partition only while it has a local subscriber in one of its rooms (./interest.ts).
+ * Namespace-wide broadcasts go to `<prefix>:fanout` (`{<prefix>:fanout}`), which every node
+ * holds. A room always maps to the same channel, which keeps the events of one room from one
+ * publisher in order.
  */
 import type { EmitMessage } from "../core/message.ts";
 
 export function singleChannel(prefix: string): string {
   return `${prefix}:fanout`;
+}
+
+/** The channel every node holds: namespace-wide broadcasts (and canaries). */
+export function broadcastChannel(prefix: string, cluster: boolean): string {
+  return cluster ? `{${prefix}:fanout}` : `${prefix}:fanout`;
+}
+
+/** The channel of partition k. */
+export function partitionChannel(prefix: string, k: number, cluster: boolean): string {
+  return cluster ? `{${prefix}:fanout:p${k}}` : `${prefix}:fanout:p${k}`;
 }
 
 export function shardChannels(prefix: string, shards: number): string[] {

@@ -19,6 +19,14 @@ export interface Engine {
   readonly nodes?: NodeRegistry;
   /** The standalone engine of an unconfigured Redis calls `fn` when it switched to Redis (./auto.ts). */
   onSwitch?(fn: () => void): void;
+  /**
+   * Called by a join once it is allowed, before the client is added to the room: resolves when
+   * this node receives the room's emits from other nodes (its partition subscribed; bounded by
+   * the Redis timeout). undefined: nothing to wait for.
+   */
+  prepareJoin?(namespace: string, room: string): Promise<void> | undefined;
+  /** Fan-out channels held and wanted (Redis engine). */
+  interest?(): { held: number; wanted: number };
   /** false while the engine cannot fan out (Redis down or subscription dead). */
   ready(): boolean;
   close(): Promise<void>;

@@ -10,11 +10,17 @@
  * Channel names are used exactly as configured (no prefix): they are the names other
  * software publishes on.
  *
+ * On Redis Cluster, a classic PUBLISH reaches every node, so the ingest listens through a
+ * cluster-aware subscriber (any reachable master; another one when it goes away, not only the
+ * first node of the URL), and also SSUBSCRIBEs the ingest channels on the masters owning their
+ * slots, so backends that SPUBLISH (sharded pub/sub) reach it too. A message is either
+ * classic or sharded, never both: nothing arrives twice.
+ *
  * Pub/sub is at-most-once: what is published while this subscriber reconnects is lost.
  * Redis down at start is not fatal: ioredis keeps reconnecting and we subscribe on every
  * `ready`, so the subscriptions come back by themselves.
  */
-import Redis from "ioredis";
+import Redis, { Cluster } from "ioredis";
 import { closeRoomForOwners, disconnectOwner, ownerOf } from "../auth/own-rooms.ts";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../ops/log.ts";
@@ -24,7 +30,7 @@ import { createBoundary, type Boundary } from "../ops/boundary.ts";
 import { MAX_BATCH, parseEmit } from "./emit-request.ts";
 import { parseEmitterMessage } from "./emitter.ts";
 import { parseSocketioQueueMessage, type QueueParse } from "./socketio-queue.ts";
-import { singleNodeUrl } from "../core/redis-url.ts";
+import { parseRedisTarget } from "../core/redis-url.ts";
 
 export const EMITTER_PATTERN = "socket.io#*";
 /** Formats that receive plain-channel text (`EmitMessage.only`). */
@@ -73,17 +79,38 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
   const wspushPattern = config.wspushPrefix ? `${config.wspushPrefix.replace(/[*?[\]\\]/g, "\\$&")}*` : null;
   const patterns = [EMITTER_PATTERN, ...(wspushPattern ? [wspushPattern] : [])];
 
-  // Classic PUBLISH reaches every node of a Redis Cluster, so one plain connection to the
-  // given node is enough for ingest; sharded fan-out is the engine's business.
-  const url = singleNodeUrl(opts.url);
-  const sub = new Redis(url, {
-    // We subscribe on every `ready` ourselves, so a subscribe that failed while Redis was
-    // down is not lost and nothing is queued while disconnected.
-    autoResubscribe: false,
-    autoResendUnfulfilledCommands: false,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: null,
-    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5_000),
+  const target = parseRedisTarget(opts.url);
+  if (!target.ok) throw new Error(target.error);
+  const retryStrategy = (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 5_000);
+  const t = target.value;
+  const clusterOptions = t.kind === "cluster" ? { redisOptions: { username: t.username, password: t.password, tls: t.tls ? {} : undefined, connectTimeout: 5000 }, clusterRetryStrategy: retryStrategy } : null;
+  const sub: Redis | Cluster =
+    t.kind === "single"
+      ? new Redis(t.url, {
+          // We subscribe on every `ready` ourselves, so a subscribe that failed while Redis was
+          // down is not lost and nothing is queued while disconnected.
+          autoResubscribe: false,
+          autoResendUnfulfilledCommands: false,
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: null,
+          retryStrategy,
+        })
+      : // ioredis picks a reachable node for the subscription and moves it (with its channels) when that node goes.
+        new Cluster(t.nodes, { ...clusterOptions!, enableOfflineQueue: true });
+  // Sharded ingest (SPUBLISH by backends on a cluster): one SSUBSCRIBE per channel, on its slot's master.
+  const shardedChannels = [...new Set([...config.redisChannels, config.redisJsonChannel])].filter(Boolean);
+  const ssub = t.kind === "cluster" && shardedChannels.length > 0 ? new Cluster(t.nodes, { ...clusterOptions!, enableOfflineQueue: true, shardedSubscribers: true }) : null;
+  let shardedReady = ssub === null;
+  ssub?.on("error", (e: Error) => log.debug(`sharded ingest: ${e.message}`));
+  ssub?.on("ready", () => {
+    Promise.all(shardedChannels.map((ch) => ssub.ssubscribe(ch)))
+      .then(() => {
+        shardedReady = true;
+        log.info(`sharded ingest: SSUBSCRIBE ${shardedChannels.join(", ")} on their masters`);
+      })
+      .catch((e: Error) => {
+        if (!closed) log.warn(`sharded ingest subscribe failed: ${e.message}`);
+      });
   });
 
   // The same connect error repeats on every retry: say it once, then only the retries.
@@ -205,15 +232,16 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
   const guard = (fn: () => void) => void boundary.guard("redis-ingest", fn);
   // The JSON channel is recognised by its bytes: no string for the channel name per message.
   const jsonChannel = queueChannels.has(config.redisJsonChannel) ? null : Buffer.from(config.redisJsonChannel);
-  sub.on("messageBuffer", (ch: Buffer, payload: Buffer) =>
+  const onMessageBuffer = (ch: Buffer, payload: Buffer) =>
     guard(() => {
       if (jsonChannel?.equals(ch)) return onJson(config.redisJsonChannel, payload);
       const channel = ch.toString();
       if (channel === config.redisJsonChannel && !queueChannels.has(channel)) onJson(channel, payload);
       else if (queueChannels.has(channel)) onQueue(channel, payload);
       else if (raw.has(channel)) onRaw(channel, channel, payload, RAW_FORMATS);
-    }),
-  );
+    });
+  sub.on("messageBuffer", onMessageBuffer);
+  ssub?.on("smessageBuffer", onMessageBuffer);
   sub.on("pmessageBuffer", (pattern: string | Buffer, ch: Buffer, payload: Buffer) =>
     guard(() => {
       const channel = ch.toString();
@@ -224,7 +252,7 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
 
   const isIngestChannel = (c: string) => channels.includes(c);
   return {
-    ready: () => subscribed && sub.status === "ready",
+    ready: () => subscribed && shardedReady && sub.status === "ready",
     subscribeRaw(channel) {
       if (isIngestChannel(channel) || raw.has(channel)) return;
       raw.add(channel);
@@ -238,6 +266,7 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
       closed = true;
       subscribed = false;
       sub.disconnect();
+      ssub?.disconnect();
     },
   };
 }

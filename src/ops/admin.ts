@@ -129,6 +129,8 @@ export function createAdmin(ctx: Ctx): Admin {
       deliveries: metrics.total("ws_emit_deliveries_total"),
       /** Socket.IO polling requests passed to the worker owning their session (--workers). */
       sio_forwards: metrics.total("ws_emit_sio_forwards_total"),
+      /** Of those, Socket.IO WebSockets relayed to the worker owning their session (--workers). */
+      sio_relays: metrics.get("ws_emit_sio_forwards_total", { method: "websocket" }),
       /** Per-second averages over the last minute. */
       rates_1m: rates.rates(60),
     };

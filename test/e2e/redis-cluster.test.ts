@@ -1,12 +1,13 @@
 /**
  * ws-emit nodes on a real 3-master Redis Cluster: the fan-out uses sharded pub/sub
- * (SPUBLISH/SSUBSCRIBE) over channels spread across every master, rooms on every shard
+ * (SPUBLISH/SSUBSCRIBE) over partition channels spread across every master, each node holding
+ * only the partitions of its rooms, rooms on every shard
  * get each emit exactly once and in order, and roomspace secrets are read from the cluster.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startRedisCluster, type RedisCluster } from "../helpers/redis-cluster.ts";
-import { redisCli } from "../helpers/redis.ts";
-import { emit, startWsEmit, type Started } from "../helpers/server.ts";
+import { freePort, redisCli } from "../helpers/redis.ts";
+import { emit, startWsEmit, until, type Started } from "../helpers/server.ts";
 import { openWs, type TestWs } from "../helpers/ws.ts";
 import { connectSio, emitAck, recorder } from "../helpers/sio.ts";
 import { openEventSource } from "../helpers/sse.ts";
@@ -27,15 +28,38 @@ afterAll(async () => {
 });
 
 describe("Redis Cluster (sharded pub/sub)", () => {
-  test("the fan-out channels are sharded channels on every master", async () => {
-    expect(a.lines.join("\n")).toContain("cluster, 16 sharded fan-out channels");
-    const perMaster = await Promise.all(cluster.ports.map((p) => redisCli(p, "PUBSUB", "SHARDCHANNELS")));
-    const channels = perMaster.map((out) => out.split("\n").filter((l) => l.startsWith("{ws-emit:fanout:")));
+  test("the fan-out channels are sharded channels: the broadcast one on both nodes, a room partition only on the node with its rooms", async () => {
+    expect(a.lines.join("\n")).toContain("rooms on 64 partition channels {ws-emit:fanout:p0}");
+    // Rooms of A and of B in disjoint partitions, spread over the masters.
+    const [roomsA, roomsB] = [[], []] as [string[], string[]];
+    const used = new Set<number>();
+    for (let i = 0; roomsA.length + roomsB.length < 12; i++) {
+      const k = shardOf("/", `own-${i}`, 64);
+      if (used.has(k)) continue;
+      used.add(k);
+      (roomsA.length <= roomsB.length ? roomsA : roomsB).push(`own-${i}`);
+    }
+    const wsA = await openWs(`${a.wsUrl}/ws?${roomsA.map((r) => `room=${r}`).join("&")}`);
+    const wsB = await openWs(`${b.wsUrl}/ws?${roomsB.map((r) => `room=${r}`).join("&")}`);
+    for (const room of roomsA) await wsA.next((m) => m.type === "joined" && m.room === room);
+    for (const room of roomsB) await wsB.next((m) => m.type === "joined" && m.room === room);
+    const perMaster = await Promise.all(cluster.ports.map((p) => redisCli(p, "PUBSUB", "SHARDCHANNELS", "{ws-emit:fanout*")));
+    const channels = perMaster.map((out) => out.split("\n").filter(Boolean));
+    // The partitions held spread over every master.
     for (const list of channels) expect(list.length).toBeGreaterThan(0);
-    expect(new Set(channels.flat()).size).toBe(16);
-    // Both ws-emit nodes subscribe each channel (SHARDNUMSUB counts subscribers on the owner).
-    const [first] = channels[0]!;
-    expect(await redisCli(cluster.ports[0]!, "PUBSUB", "SHARDNUMSUB", first!)).toBe(`${first}\n2`);
+    const chan = (r: string) => `{ws-emit:fanout:p${shardOf("/", r, 64)}}`;
+    expect(channels.flat().sort()).toEqual(["{ws-emit:fanout}", ...roomsA.map(chan), ...roomsB.map(chan)].sort());
+    const numsub = async (ch: string) => {
+      for (const p of cluster.ports) {
+        const [, n] = (await redisCli(p, "PUBSUB", "SHARDNUMSUB", ch)).split("\n");
+        if (n !== "0") return Number(n);
+      }
+      return 0;
+    };
+    expect(await numsub("{ws-emit:fanout}")).toBe(2);
+    for (const r of [...roomsA, ...roomsB]) expect(await numsub(chan(r))).toBe(1);
+    wsA.close();
+    wsB.close();
   });
 
   test("emits to rooms spread over all shards arrive exactly once and in order on both nodes", async () => {
@@ -73,7 +97,7 @@ describe("Redis Cluster (sharded pub/sub)", () => {
     const rooms: string[] = [];
     const shards = new Set<number>();
     for (let i = 0; rooms.length < 3; i++) {
-      const k = shardOf("/", `split-${i}`, 16);
+      const k = shardOf("/", `split-${i}`, 64);
       if (!shards.has(k)) (shards.add(k), rooms.push(`split-${i}`));
     }
     const all = await connectSio(b.url, { transports: ["websocket"] });
@@ -139,6 +163,31 @@ describe("Redis Cluster (sharded pub/sub)", () => {
     cb.close();
   });
 
+  test("Redis ingest on the cluster: not only through the URL's first node; PUBLISH on any master and SPUBLISH each arrive once", async () => {
+    // The URL's first node is down: the ingest still subscribes through the others.
+    const dead = await freePort();
+    const c = await startWsEmit(["--redis", cluster.url.replace("redis+cluster://", `redis+cluster://127.0.0.1:${dead},`), ...FAST]);
+    try {
+      await c.waitForLine(/redis fan-out healthy/, 20_000);
+      await c.waitForLine(/\[redis-ingest\] subscribed to/, 20_000);
+      await c.waitForLine(/sharded ingest: SSUBSCRIBE/, 20_000);
+      await a.waitForLine(/sharded ingest: SSUBSCRIBE/, 20_000);
+      const clients = await Promise.all([a, b, c].map((n) => openWs(`${n.wsUrl}/ws?room=ingest`)));
+      for (const cl of clients) await cl.next((m) => m.type === "joined");
+      // Classic PUBLISH through each master in turn, then a sharded SPUBLISH (redis-cli -c follows MOVED).
+      for (const [i, p] of cluster.ports.entries()) await redisCli(p, "PUBLISH", "ws-emit", JSON.stringify({ event: "in", room: "ingest", data: i }));
+      await redisCli(cluster.ports[0]!, "-c", "SPUBLISH", "ws-emit", JSON.stringify({ event: "in", room: "ingest", data: "sharded" }));
+      await redisCli(cluster.ports[0]!, "-c", "SPUBLISH", "ws-emit", JSON.stringify({ event: "end", room: "ingest" }));
+      for (const cl of clients) {
+        await cl.next((m) => m.event === "end", 10_000);
+        expect(cl.received.filter((m) => m.event === "in").map((m) => m.data).sort()).toEqual([0, 1, 2, "sharded"].sort());
+        cl.close();
+      }
+    } finally {
+      await c.stop();
+    }
+  }, 60_000);
+
   test("roomspace secrets are read from the cluster", async () => {
     expect(await redisCli(cluster.ports[0]!, "-c", "SET", "ws-emit::secret::dir", "CS")).toBe("OK");
     for (const node of [a, b]) {
@@ -153,12 +202,16 @@ describe("Redis Cluster (sharded pub/sub)", () => {
   });
 
   test("a stalled shard fails its canary, the subscriber is replaced, and fan-out recovers", async () => {
+    // Rooms in partitions on every master, so that A holds a channel on the paused one.
+    const held = Array.from({ length: 24 }, (_, i) => `stall-${i}`);
+    const holder = await openWs(`${a.wsUrl}/ws?${held.map((r) => `room=${r}`).join("&")}`);
+    for (const room of held) await holder.next((m) => m.type === "joined" && m.room === room);
     const mark = a.lines.length;
-    const markB = b.lines.length;
     expect(await redisCli(cluster.ports[1]!, "CLIENT", "PAUSE", "1500", "ALL")).toBe("OK");
-    await a.waitForLine(/canary not back within \d+ ms on \d+ of 16 channel/, 10_000, mark);
+    await a.waitForLine(/canary not back within \d+ ms on \d+ channel/, 10_000, mark);
     await a.waitForLine(/redis fan-out healthy/, 20_000, mark);
-    await b.waitForLine(/redis fan-out healthy/, 20_000, markB);
+    // B holds only the channels of its rooms: it went unready only if one was on the paused master.
+    await until(async () => (await fetch(`${b.url}/readyz`)).status === 200, "B ready again", 20_000);
     const metrics = await (await fetch(`${a.url}/metrics`)).text();
     expect(Number(/ws_emit_redis_canary_failures_total (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
     const rooms = Array.from({ length: 12 }, (_, i) => `after-${i}`);
@@ -170,5 +223,6 @@ describe("Redis Cluster (sharded pub/sub)", () => {
       await c.next((m) => m.event === "back");
       c.close();
     }
+    holder.close();
   }, 40_000);
 });

@@ -98,6 +98,12 @@ async function expectExactlyOnce(base: string, sockets: Socket[], room: string):
   }
 }
 
+/** WebSockets relayed to the worker owning their session, summed over both workers' /stats. */
+async function relays(base: string): Promise<number> {
+  const stats = await byWorker(base, "/stats", 2);
+  return [...stats.values()].reduce((n, st) => n + st.sio_relays, 0);
+}
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -205,17 +211,19 @@ describe("--workers", () => {
     expect(after.has(victim)).toBe(false);
   });
 
-  test("20 default-transport clients (polling, then the upgrade) all connect and get events exactly once", async () => {
-    // Runs after the restart above: the new worker took over its private socket.
+  test("20 default-transport clients (polling, then the upgrade) all end on WebSocket and get events exactly once", async () => {
+    // Runs after the restart above: the new worker took over its private sockets.
+    const relaysBefore = await relays(srv.url);
     const { sockets, upgraded, refused } = await sioClients(srv.url, 20, "dflt", {});
     try {
-      expect(upgraded + refused).toBe(20);
-      // A probe that reaches the owner upgrades; one that reaches the other worker is refused and
-      // the client stays on polling (each with probability 1/2 per client, so both happen).
-      expect(upgraded).toBeGreaterThan(0);
-      expect(refused).toBeGreaterThan(0);
+      // A probe that reaches the owner upgrades there; one that reaches the other worker is
+      // relayed to the owner over its private socket and upgrades all the same.
+      expect([upgraded, refused]).toEqual([20, 0]);
+      expect(sockets.filter((s) => s.io.engine.transport.name === "websocket").length).toBe(20);
+      // Each upgrade lands on either worker (1/2 each): some were relayed.
+      expect((await relays(srv.url)) - relaysBefore).toBeGreaterThan(0);
+      // (Each client joined its room after the upgrade: through the relay for the relayed ones.)
       await expectExactlyOnce(srv.url, sockets, "dflt");
-      expect(sockets.filter((s) => s.io.engine.transport.name === "websocket").length).toBe(upgraded);
     } finally {
       for (const s of sockets) s.close();
     }

@@ -198,11 +198,11 @@ describe("Redis settings", () => {
   test("defaults and flags", () => {
     const d = resolveConfig({ flags: {}, env: {}, file: null });
     if (!d.ok) throw new Error(d.issues.join());
-    expect([d.config.redisCanaryMs, d.config.redisCanaryTimeoutMs, d.config.secretCacheMs, d.config.redisTimeoutMs, d.config.redisShards]).toEqual([3000, 2000, 2000, 2000, 16]);
-    const r = resolveConfig({ flags: { "redis-canary": ["5s"], "secret-cache": ["0"], "redis-shards": ["64"] }, env: { WS_EMIT_REDIS_TIMEOUT: "500ms" }, file: null });
+    expect([d.config.redisCanaryMs, d.config.redisCanaryTimeoutMs, d.config.secretCacheMs, d.config.redisTimeoutMs, d.config.redisPartitions]).toEqual([3000, 2000, 2000, 2000, 64]);
+    const r = resolveConfig({ flags: { "redis-canary": ["5s"], "secret-cache": ["0"], "redis-partitions": ["128"] }, env: { WS_EMIT_REDIS_TIMEOUT: "500ms" }, file: null });
     if (!r.ok) throw new Error(r.issues.join());
-    expect([r.config.redisCanaryMs, r.config.secretCacheMs, r.config.redisShards, r.config.redisTimeoutMs]).toEqual([5000, 0, 64, 500]);
-    const bad = resolveConfig({ flags: { "redis-shards": ["0"], "redis-canary": ["10ms"] }, env: {}, file: null });
+    expect([r.config.redisCanaryMs, r.config.secretCacheMs, r.config.redisPartitions, r.config.redisTimeoutMs]).toEqual([5000, 0, 128, 500]);
+    const bad = resolveConfig({ flags: { "redis-partitions": ["0"], "redis-canary": ["10ms"] }, env: {}, file: null });
     expect(!bad.ok && bad.issues.length).toBe(2);
   });
 });

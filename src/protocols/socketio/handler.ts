@@ -81,20 +81,23 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
         ctx.log.error("socket.io join failed", err);
         refuse(s, ns, id, "internal", "join failed");
       })
-      .finally(() => {
-        const waiting = s.backlog ?? [];
-        s.backlog = null;
-        for (let i = 0; i < waiting.length; i++) {
-          if (s.closed) return;
-          handle(s, waiting[i]!);
-          // That packet started another join: the rest waits for it.
-          const again = s.backlog as string[] | null;
-          if (again !== null) {
-            again.push(...waiting.slice(i + 1));
-            return;
-          }
-        }
-      });
+      .finally(() => runBacklog(s));
+  }
+
+  /** The wait is over: handle the packets that arrived meanwhile, in order. */
+  function runBacklog(s: Session) {
+    const waiting = s.backlog ?? [];
+    s.backlog = null;
+    for (let i = 0; i < waiting.length; i++) {
+      if (s.closed) return;
+      handle(s, waiting[i]!);
+      // That packet started another join: the rest waits for it.
+      const again = s.backlog as string[] | null;
+      if (again !== null) {
+        again.push(...waiting.slice(i + 1));
+        return;
+      }
+    }
   }
 
   function connect(s: Session, nsp: string) {
@@ -121,6 +124,18 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
           if (!s.closed && room !== own) leaveRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, room);
         },
       });
+      // With Redis, emits to the new socket id from other nodes arrive once its partition is
+      // subscribed: the CONNECT reply (which tells the client its id) waits for that.
+      const wait = ctx.engine.prepareJoin?.(ns, sid);
+      if (wait) {
+        s.backlog = [];
+        wait.then(() => {
+          if (s.closed) return;
+          if (s.namespaces[ns] === own) sessions().send(s, encodeConnect(ns, own));
+          runBacklog(s);
+        });
+        return;
+      }
     }
     sessions().send(s, encodeConnect(n.ns, sid));
   }

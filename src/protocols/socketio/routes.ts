@@ -14,6 +14,7 @@ import type { WorkerLink } from "./worker-forward.ts";
 import { createSessions, type Session, type Sessions, type SioWsState } from "./session.ts";
 import { engineError, payload, pollGet, pollPost } from "./polling.ts";
 import { createEngineWsProtocol } from "./ws.ts";
+import { createRelayWsProtocol, type RelayWsState } from "./relay-ws.ts";
 import { createSioHandler } from "./handler.ts";
 import { encodeOpen, type Handshake } from "./codec.ts";
 
@@ -42,6 +43,7 @@ export function createSocketIo(link: WorkerLink | null = null): SocketIo {
   let attached: Ctx | undefined;
   let sessions: Sessions | undefined;
   let proto: WsProtocol | undefined;
+  let relayProto: WsProtocol | undefined;
   let handshake: (sid: string, upgrades: string[]) => Handshake = () => {
     throw new Error("socket.io not attached");
   };
@@ -91,10 +93,13 @@ export function createSocketIo(link: WorkerLink | null = null): SocketIo {
           ctx.metrics.inc("ws_emit_sio_forwards_total", { method: req.method });
           return link.forward(owner, req, url, ctx.config.sioMaxHttpBufferBytes);
         }
-        // A WebSocket cannot be handed to another process. Refusing the probe is safe: the
-        // client keeps its session on polling (forwarded as above), nothing lost or doubled.
-        ctx.metrics.inc("ws_emit_connections_refused_total", { reason: "upgrade_other_worker" });
-        return engineError(3, { hint: "this session lives in another worker; keep polling" });
+        // A WebSocket cannot be handed to another process: accept it here and relay its frames
+        // to the owner, which runs the probe and keeps the session (./worker-relay.ts).
+        if (ctx.state.draining) return engineError(3, { hint: "this worker is shutting down; keep polling" });
+        const state: RelayWsState = { owner, sid, pipe: null };
+        if (!ctx.server().upgrade(req, { data: { conn: createConn("socketio", ip, ctx.config), proto: relayProto!, state } })) return engineError(3);
+        ctx.metrics.inc("ws_emit_sio_forwards_total", { method: "websocket" });
+        return undefined;
       }
     }
     return onSession(ctx, req, transport, sid, s, ctx.server());
@@ -133,6 +138,26 @@ export function createSocketIo(link: WorkerLink | null = null): SocketIo {
       const handler = createSioHandler(ctx, () => sessions!);
       sessions = createSessions(ctx, handler.message, handler.badPacket, link?.sidPrefix);
       proto = createEngineWsProtocol(() => sessions!, (sid, upgrades) => handshake(sid, upgrades), handler.badPacket);
+      if (link) {
+        const maxFrame = Math.max(ctx.config.sioMaxHttpBufferBytes, ctx.config.maxMessageBytes) + 1024;
+        relayProto = createRelayWsProtocol(ctx, link, maxFrame);
+        // The owner's side: a relayed WebSocket probes and upgrades one of our polling sessions.
+        link.acceptRelays(maxFrame, (sid, pipe) => {
+          const s = sessions!.get(sid);
+          if (!s || s.closed || s.transport !== "polling" || s.probe) return null;
+          const ws = sessions!.beginRelayProbe(s, pipe);
+          return {
+            message(d) {
+              if (typeof d !== "string") return handler.badPacket(s, "binary frames are not supported");
+              sessions!.packet(s, d, ws);
+            },
+            closed() {
+              if (s.probe === ws) sessions!.abortProbe(s, ws);
+              else if (s.ws === ws) sessions!.close(s, "transport closed");
+            },
+          };
+        });
+      }
       handshake = (sid, upgrades) => ({
         sid,
         upgrades,

@@ -15,6 +15,13 @@ import type { Encoded, Sink, Subscriber } from "../../core/hub.ts";
 import { EIO, RECORD_SEP, SIO_FORMAT_ID, parseEnginePacket } from "./codec.ts";
 import { closeReason } from "../../core/bounds.ts";
 
+/** A WebSocket held by another worker, as the owner sees it (./worker-relay.ts RelayPipe). */
+export interface RelaySocket {
+  send(data: string | Uint8Array): boolean;
+  close(): void;
+  readonly open: boolean;
+}
+
 /** What a Socket.IO session's WebSocket carries in `ws.data.state`. */
 export type SioWsState = { role: "main"; session: Session | null } | { role: "probe"; session: Session };
 
@@ -24,6 +31,11 @@ export interface Session {
   transport: "polling" | "websocket";
   /** The WebSocket once the session is on it. */
   ws: WS | null;
+  /**
+   * On a WebSocket that another worker accepted and relays here (--workers, ./worker-relay.ts):
+   * `ws` is the relay, and the session keeps its sink subscription, whose frames go to it.
+   */
+  relayed: boolean;
   /** A WebSocket probing for the upgrade (from its open until `5`). */
   probe: WS | null;
   /** `3probe` was sent: the client is pausing polling, so a GET is answered at once. */
@@ -99,6 +111,8 @@ export interface Sessions {
   beginProbe(s: Session, ws: WS): void;
   /** The probing WebSocket went away before `5`: the session goes on polling. */
   abortProbe(s: Session, ws: WS): void;
+  /** Another worker relays a WebSocket for this polling session: it probes like one opened here. */
+  beginRelayProbe(s: Session, relay: RelaySocket): WS;
   readonly size: number;
 }
 
@@ -112,10 +126,24 @@ export function createSessions(
 ): Sessions {
   const { hub, config, metrics } = ctx;
   const all = new Map<string, Session>();
+  /** The stand-ins for WebSockets relayed by other workers. */
+  const relays = new WeakSet<WS>();
   const tombstones = new Map<string, string>();
 
   function subscriber(s: Session): Subscriber {
-    return s.transport === "websocket" ? { ws: s.ws! } : { sink: s.sink! };
+    return s.transport === "websocket" && !s.relayed ? { ws: s.ws! } : { sink: s.sink! };
+  }
+
+  /** A hub frame for a relayed session: straight to the relay, which bounds its own buffer. */
+  function relaySend(s: Session, encoded: Encoded) {
+    if (s.closed) return;
+    const frames = typeof encoded === "string" ? [encoded] : encoded.parts;
+    let ok = true;
+    for (const f of frames) if (s.ws!.send(f) === 0) ok = false;
+    if (!ok) {
+      metrics.inc("ws_emit_drops_total", { reason: "backpressure" });
+      close(s, "relay buffer full");
+    }
   }
 
   /** The heartbeat of every session: ticks a fifth of the shortest interval (at most 1 s) while any session lives. */
@@ -237,6 +265,20 @@ export function createSessions(
   /** `5` on the probing socket: move every subscription from the sink to the ws, then flush. */
   function finishUpgrade(s: Session, ws: WS) {
     clearUpgrade(s);
+    if (relays.has(ws)) {
+      // Relayed: the sink stays subscribed and now writes to the relay; nothing moves in the hub.
+      if (s.poll) s.poll(EIO.NOOP);
+      s.transport = "websocket";
+      s.relayed = true;
+      s.ws = ws;
+      s.probe = null;
+      s.probeAnswered = false;
+      for (const frame of s.queue) ws.send(frame);
+      s.queue = [];
+      s.queued = 0;
+      s.conn.transport = "socketio";
+      return;
+    }
     const from = { sink: s.sink! };
     const to = { ws };
     const subs = subscriptionsOf(s.conn);
@@ -279,6 +321,7 @@ export function createSessions(
       }
     } else {
       ctx.sockets.delete(s.ws!);
+      if (s.relayed) ctx.streams.delete(s.stream!);
       if (s.ws!.readyState === 1) s.ws!.close(code, closeReason(reason));
     }
     if (s.probe?.readyState === 1) s.probe.close(CLOSE.NORMAL, "session closed");
@@ -337,12 +380,13 @@ export function createSessions(
         conn,
         transport: ws ? "websocket" : "polling",
         ws,
+        relayed: false,
         probe: null,
         probeAnswered: false,
         queue: [],
         queued: 0,
         poll: null,
-        sink: ws ? null : { send: (frame) => enqueue(s, frame) },
+        sink: ws ? null : { send: (frame) => (s.relayed ? relaySend(s, frame) : enqueue(s, frame)) },
         stream: ws ? null : { end: (reason) => close(s, reason), transport: "polling" },
         namespaces: Object.create(null) as Record<string, string>,
         pingDue: 0,
@@ -370,6 +414,20 @@ export function createSessions(
     packet,
     beginProbe,
     abortProbe,
+    beginRelayProbe(s, relay) {
+      // Only what the session uses of a WebSocket: send, close, readyState.
+      const ws = {
+        send: (d: string | Uint8Array) => (relay.send(d) ? 1 : 0),
+        close: () => relay.close(),
+        get readyState() {
+          return relay.open ? 1 : 3;
+        },
+        data: { conn: s.conn, state: null },
+      } as unknown as WS;
+      relays.add(ws);
+      beginProbe(s, ws);
+      return ws;
+    },
     subscriber,
     drainQueue,
     close,

@@ -18,6 +18,7 @@ import { secretMatches } from "../../auth/secret.ts";
 import { json, readBytes } from "../../server/http.ts";
 import type { Logger } from "../../ops/log.ts";
 import { engineError } from "./polling.ts";
+import { connectRelay, listenRelays, type RelayEnd, type RelayPipe } from "./worker-relay.ts";
 
 /** Environment the supervisor gives each worker (see commands/workers.ts). */
 export const LINK_ENV = { index: "WS_EMIT_WORKER", dir: "WS_EMIT_WORKER_DIR", token: "WS_EMIT_WORKER_TOKEN" } as const;
@@ -42,6 +43,10 @@ export interface WorkerLink {
   forward(owner: string, req: Request, url: URL, maxBodyBytes: number): Promise<Response>;
   /** Serve forwarded requests (token already checked) on this worker's private socket. */
   listen(handle: (req: Request, url: URL, srv: Server<undefined>) => Response | Promise<Response>, maxBodyBytes: number): void;
+  /** Relay a WebSocket for `owner`'s session `sid` (./worker-relay.ts): frames both ways. */
+  relayTo(owner: string, sid: string, maxFrame: number, end: RelayEnd): RelayPipe;
+  /** Take relays of this worker's sessions from the other workers. */
+  acceptRelays(maxFrame: number, accept: (sid: string, pipe: RelayPipe) => RelayEnd | null): void;
   /** Path of this worker's private socket (for logs and tests). */
   readonly socketPath: string;
   close(): void;
@@ -62,6 +67,7 @@ export function createWorkerLink(self: string, dir: string, token: string, log: 
   const pathOf = (index: string) => `${dir}/${index}.sock`;
   const socketPath = pathOf(self);
   let server: Server<undefined> | null = null;
+  let relays: { close(): void } | null = null;
 
   return {
     sidPrefix: `${self}.`,
@@ -125,9 +131,16 @@ export function createWorkerLink(self: string, dir: string, token: string, log: 
       });
     },
 
+    relayTo: (owner, sid, maxFrame, end) => connectRelay(dir, owner, token, sid, maxFrame, end),
+    acceptRelays(maxFrame, accept) {
+      relays = listenRelays(dir, self, token, maxFrame, log, accept);
+    },
+
     close() {
       server?.stop(true);
       server = null;
+      relays?.close();
+      relays = null;
     },
   };
 }

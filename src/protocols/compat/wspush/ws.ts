@@ -34,7 +34,13 @@ export function createWspushGate(ctx: Ctx): WspushGate {
   };
 }
 
-export function upgradeWspush(ctx: Ctx, req: Request, proto: WsProtocol, gate: WspushGate, token: string, ip: string): undefined {
+export function upgradeWspush(ctx: Ctx, req: Request, proto: WsProtocol, gate: WspushGate, token: string, ip: string): undefined | Promise<undefined> {
+  // With Redis: the token's room partition is subscribed before the socket opens (join → subscribe → deliver).
+  const wait = ctx.engine.prepareJoin?.(DEFAULT_NAMESPACE, roomOfToken(token));
+  return wait ? wait.then(() => upgradeNow(ctx, req, proto, gate, token, ip)) : upgradeNow(ctx, req, proto, gate, token, ip);
+}
+
+function upgradeNow(ctx: Ctx, req: Request, proto: WsProtocol, gate: WspushGate, token: string, ip: string): undefined {
   const conn = createConn("wspush", ip, ctx.config);
   if (!ctx.server().upgrade(req, { data: { conn, proto, state: token } })) {
     gate.release(token);
