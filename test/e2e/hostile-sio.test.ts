@@ -90,6 +90,18 @@ describe("malformed packets close the session (long-polling)", () => {
   });
 });
 
+describe("upgrade probe", () => {
+  test("garbage on a probing WebSocket closes only the probe; the session goes on polling", async () => {
+    const { sid } = await handshake(srv.url);
+    const probe = await openRawWs(`${srv.wsUrl}/socket.io/?EIO=4&transport=websocket&sid=${sid}`);
+    probe.send("abc");
+    expect(await probe.closed).toEqual({ code: 1002, reason: "protocol error" });
+    expect((await send(srv.url, sid, "40")).status).toBe(200);
+    expect((await poll(srv.url, sid))[0]).toMatch(/^40\{"sid":/);
+    expect((await send(srv.url, sid, "1")).status).toBe(200);
+  });
+});
+
 describe("closing", () => {
   test("a client close (POST 1) while a GET waits: the GET gets the noop 6, later GETs 400", async () => {
     // The GET goes out first, but nothing tells the client when the server holds it: a round
