@@ -18,17 +18,21 @@ export const MAX_QUOTED = 100;
 
 /** Does `v` nest deeper than `maxDepth`? Stops at the first level past it (never walks further down). */
 export function deeperThan(v: unknown, maxDepth: number = MAX_DEPTH): boolean {
-  const walk = (x: unknown, depth: number): boolean => {
-    if (typeof x !== "object" || x === null || ArrayBuffer.isView(x)) return false;
-    if (depth >= maxDepth) return true;
-    if (Array.isArray(x)) {
-      for (let i = 0; i < x.length; i++) if (walk(x[i], depth + 1)) return true;
-      return false;
-    }
-    for (const k in x) if (Object.hasOwn(x, k) && walk((x as Record<string, unknown>)[k], depth + 1)) return true;
+  return deeper(v, 0, maxDepth);
+}
+
+// One module-level function, no closure per call: this runs on every emit (~0.3 µs for a small one).
+function deeper(x: unknown, depth: number, max: number): boolean {
+  if (typeof x !== "object" || x === null) return false;
+  if (ArrayBuffer.isView(x)) return false; // bytes are a leaf
+  if (depth >= max) return true;
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) if (deeper(x[i], depth + 1, max)) return true;
     return false;
-  };
-  return walk(v, 0);
+  }
+  // Own enumerable keys of parsed data; an inherited enumerable one would only make this stricter.
+  for (const k in x) if (deeper((x as Record<string, unknown>)[k], depth + 1, max)) return true;
+  return false;
 }
 
 /** The refusal message for a value past MAX_DEPTH, naming what was too deep. */

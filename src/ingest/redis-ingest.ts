@@ -27,6 +27,7 @@ import type { Logger } from "../ops/log.ts";
 import type { EmitMessage, IngestSource } from "../core/message.ts";
 import type { Counter, Metrics } from "../ops/metrics.ts";
 import { createBoundary, type Boundary } from "../ops/boundary.ts";
+import { clip } from "../core/bounds.ts";
 import { MAX_BATCH, parseEmit } from "./emit-request.ts";
 import { parseEmitterMessage } from "./emitter.ts";
 import { parseSocketioQueueMessage, type QueueParse } from "./socketio-queue.ts";
@@ -159,7 +160,9 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
       suppressed++;
       return;
     }
-    log.warn(`invalid message on ${channel}: ${error}`, { source, channel, bytes: payload.length, start: preview(payload) });
+    // The emitter's channels are named by whoever publishes (socket.io#<anything>): cut in the log.
+    const ch = clip(channel, 100);
+    log.warn(`invalid message on ${ch}: ${clip(error, 300)}`, { source, channel: ch, bytes: payload.length, start: preview(payload) });
   };
   // Labels bound once per source: no label strings per message.
   const eventsIn = new Map<IngestSource, Counter>();
@@ -216,7 +219,7 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
   const onEmitter = (channel: string, payload: Uint8Array) => {
     const p = parseEmitterMessage(payload, config.maxBodyBytes);
     if (!p.ok) return invalid("redis-emitter", channel, payload, p.error);
-    if (p.kind === "ignored") return log.debug(`ignored message on ${channel}: ${p.reason}`);
+    if (p.kind === "ignored") return log.debug(`ignored message on ${clip(channel, 100)}: ${p.reason}`);
     accept("redis-emitter", p.value);
   };
 

@@ -31,6 +31,7 @@
  */
 import type { EmitMessage } from "../core/message.ts";
 import { parseRoom } from "../core/rooms.ts";
+import { clip } from "../core/bounds.ts";
 import { withBinary } from "./binary.ts";
 import { parseEmit } from "./emit-request.ts";
 import { decodePickle, isPickleTuple, looksLikePickle, type PickleLimits } from "./pickle.ts";
@@ -72,12 +73,14 @@ export function parseSocketioQueueMessage(payload: Uint8Array, limits: PickleLim
     // connected here (src/auth/own-rooms.ts).
     const namespace = typeof m.namespace === "string" && m.namespace ? m.namespace : "/";
     const room = m.room === undefined || m.room === null ? undefined : parseRoom(m.room);
-    if (room && !room.ok) return { ok: false, error: `${m.method}: ${room.error}` };
+    if (room && !room.ok) return { ok: false, error: `${clip(m.method, 50)}: ${room.error}` };
     switch (m.method) {
       case "disconnect":
       case "enter_room":
       case "leave_room":
         if (typeof m.sid !== "string") return { ok: false, error: `${m.method} without a "sid"` };
+        // Socket ids are ~20 characters; a longer one names nobody (and would go into logs).
+        if (m.sid.length > 100) return { ok: false, error: `${m.method} with a "sid" longer than 100 characters` };
         if (m.method !== "disconnect" && !room) return { ok: false, error: `${m.method} without a "room"` };
         return { ok: true, kind: "session", method: m.method, sid: m.sid, namespace, room: room?.room };
       case "close_room":

@@ -1,7 +1,7 @@
 /** Small HTTP helpers shared by the routes. */
 import { isLoopbackIp } from "../auth/forwarded.ts";
 import { HttpError } from "../core/errors.ts";
-import { quote } from "../core/bounds.ts";
+import { clip, quote } from "../core/bounds.ts";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -63,7 +63,8 @@ export async function readJson(req: Request, limit: number): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new HttpError(400, "invalid_json", `body is not valid JSON: ${(e as Error).message}`);
+    // The parser's message quotes the offending token: cut, it is the client's text.
+    throw new HttpError(400, "invalid_json", `body is not valid JSON: ${clip((e as Error).message, 200)}`);
   }
 }
 

@@ -112,6 +112,17 @@ describe("ingest channels", () => {
     expect(await metric('ws_emit_events_invalid_total{source="redis-emitter"}')).toBe(before + 1);
     await expectAlive();
   });
+
+  test("a 100 KB channel name and a 100 KB sid are cut in the log", async () => {
+    const mark = srv.lines.length;
+    await pub.publish(`socket.io#${"x".repeat(100_000)}`, Buffer.from("not msgpack at all"));
+    await pub.publish("flask-socketio", JSON.stringify({ method: "disconnect", sid: "s".repeat(100_000), namespace: "/" }));
+    expect((await sentinel("flask-socketio", "after-long-names")).event).toBe("after-long-names");
+    const line = await srv.waitForLine(/invalid message on socket\.io#x+…/, 5000, mark);
+    expect(line.length).toBeLessThan(1000);
+    await srv.waitForLine(/invalid message on flask-socketio: disconnect with a "sid" longer than 100 characters/, 5000, mark);
+    await expectAlive();
+  });
 });
 
 describe("fan-out channel", () => {

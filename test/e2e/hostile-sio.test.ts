@@ -77,11 +77,9 @@ describe("malformed packets close the session (long-polling)", () => {
     await expectAlive();
   });
 
-  test("POST 4abc before 40: 400, session gone; a waiting GET gets the close packet", async () => {
+  test("POST 4abc before 40: 400, and the session is gone", async () => {
     const { sid } = await handshake(srv.url);
-    const waiting = poll(srv.url, sid);
     expect((await send(srv.url, sid, "4abc")).status).toBe(400);
-    expect(await waiting).toEqual(["1"]);
     expect(await getStatus(srv.url, sid)).toEqual({ status: 400, body: SESSION_UNKNOWN });
   });
 
@@ -89,6 +87,18 @@ describe("malformed packets close the session (long-polling)", () => {
     const { sid } = await handshake(srv.url);
     expect((await send(srv.url, sid, "40", "42{}")).status).toBe(400);
     expect(await getStatus(srv.url, sid)).toEqual({ status: 400, body: SESSION_UNKNOWN });
+  });
+});
+
+describe("upgrade probe", () => {
+  test("garbage on a probing WebSocket closes only the probe; the session goes on polling", async () => {
+    const { sid } = await handshake(srv.url);
+    const probe = await openRawWs(`${srv.wsUrl}/socket.io/?EIO=4&transport=websocket&sid=${sid}`);
+    probe.send("abc");
+    expect(await probe.closed).toEqual({ code: 1002, reason: "protocol error" });
+    expect((await send(srv.url, sid, "40")).status).toBe(200);
+    expect((await poll(srv.url, sid))[0]).toMatch(/^40\{"sid":/);
+    expect((await send(srv.url, sid, "1")).status).toBe(200);
   });
 });
 

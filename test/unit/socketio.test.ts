@@ -173,3 +173,14 @@ describe("join / leave arguments", () => {
     expect(parseClientEvent("chat", ["anything"])).toEqual({ ok: true, value: { kind: "other" } });
   });
 });
+
+describe("EVENT payloads as socket.io-parser judges them (issue 11)", () => {
+  test("a numeric event name is valid; an object, an empty array or a bad ack id is not", () => {
+    expect(officialDecode('2[1,"x"]').data).toEqual([1, "x"]);
+    expect(parseSioPacket('2[1,"x"]')).toEqual({ ok: true, value: { type: "event", nsp: "/", id: null, event: "1", args: ["x"] } });
+    for (const bad of ["2{}", "2[]", '2abc["m",1]']) {
+      expect(() => officialDecode(bad)).toThrow();
+      expect(parseSioPacket(bad).ok).toBe(false);
+    }
+  });
+});
