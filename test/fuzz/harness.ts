@@ -17,7 +17,7 @@ export interface TargetReport {
 }
 
 /** Longest a parser may take on one input (a stall is a failure too). */
-export const DEFAULT_TIME_BOUND_MS = Number(process.env.FUZZ_TIME_BOUND_MS ?? 1000);
+export const DEFAULT_TIME_BOUND_MS = Number(process.env.FUZZ_TIME_BOUND_MS ?? 2000);
 
 class Violation extends Error {}
 
