@@ -13,6 +13,7 @@
  *   formats base64 (src/ingest/binary.ts).
  * - Packet types other than EVENT (2) / BINARY_EVENT (5) are ignored.
  */
+import { msgpackShapeError } from "./msgpack-shape.ts";
 import { decode } from "notepack.io";
 import type { EmitMessage } from "../core/message.ts";
 import { parseEmit } from "./emit-request.ts";
@@ -30,6 +31,9 @@ const BINARY_EVENT = 5;
 /** Parse one message from a `socket.io#…` channel. Never throws. */
 export function parseEmitterMessage(payload: Uint8Array, maxBytes = 16 * 1024 * 1024): EmitterParse {
   if (payload.length > maxBytes) return { ok: false, error: `message is ${payload.length} bytes, more than the limit of ${maxBytes}` };
+  // The decoder believes declared lengths (an 8-byte header can ask for 4 GB): check the framing first.
+  const shape = msgpackShapeError(payload);
+  if (shape !== null) return { ok: false, error: `not msgpack: ${shape}` };
   let msg: unknown;
   try {
     // notepack wants a Buffer (it reads with Buffer methods).

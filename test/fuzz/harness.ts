@@ -17,9 +17,26 @@ export interface TargetReport {
 }
 
 /** Longest a parser may take on one input (a stall is a failure too). */
-export const DEFAULT_TIME_BOUND_MS = Number(process.env.FUZZ_TIME_BOUND_MS ?? 1000);
+export const DEFAULT_TIME_BOUND_MS = Number(process.env.FUZZ_TIME_BOUND_MS ?? 2000);
 
 class Violation extends Error {}
+
+/** The built-in prototypes a parser must never change (prototype pollution from `__proto__` keys). */
+const PROTOS: Array<[string, object]> = [["Object.prototype", Object.prototype], ["Array.prototype", Array.prototype], ["Function.prototype", Function.prototype]];
+const snapshot = () => PROTOS.map(([, p]) => new Map(Reflect.ownKeys(p).map((k) => [k, Object.getOwnPropertyDescriptor(p, k)?.value])));
+const PRISTINE = snapshot();
+
+/** Which built-in prototype property changed since this module loaded, or null. */
+export function pollution(): string | null {
+  for (let i = 0; i < PROTOS.length; i++) {
+    const [name, p] = PROTOS[i]!;
+    const before = PRISTINE[i]!;
+    const keys = Reflect.ownKeys(p);
+    if (keys.length !== before.size) return `${name} gained ${keys.filter((k) => !before.has(k)).map(String).join(", ")}`;
+    for (const k of keys) if (Object.getOwnPropertyDescriptor(p, k)?.value !== before.get(k)) return `${name}.${String(k)} was replaced`;
+  }
+  return null;
+}
 
 /** Show a failing input briefly (inputs may be megabytes). */
 function preview(x: unknown): string {
@@ -41,6 +58,9 @@ export function runTarget(t: Target, numRuns: number, seed: number = Date.now() 
   let kind: "crash" | "violation" | "stall" | null = null;
   const prop = fc.property(t.arb, (input) => {
     cases++;
+    // Polluted before the parser ran: the generator's fault, not the parser's (say so).
+    const before = pollution();
+    if (before !== null) throw new Error(`the fuzz generator changed a built-in prototype: ${before}`);
     const t0 = performance.now();
     let v: string | null;
     try {
@@ -50,6 +70,11 @@ export function runTarget(t: Target, numRuns: number, seed: number = Date.now() 
       throw e;
     }
     const ms = performance.now() - t0;
+    const polluted = pollution();
+    if (polluted !== null) {
+      kind = "violation";
+      throw new Violation(`prototype pollution: ${polluted}`);
+    }
     slowest = Math.max(slowest, ms);
     if (v !== null) {
       kind = "violation";

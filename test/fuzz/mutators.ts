@@ -114,9 +114,12 @@ function applyJsonOp(root: unknown, op: JsonOp): unknown {
     if (Array.isArray(c)) c.splice(k as number, 1);
     else delete c[k as string];
   } else if (op.kind === "unwrap") {
-    const inner = (c as Record<string, unknown>)[k as never];
+    // Own properties only: c["__proto__"] would hand Object.prototype itself to the next op.
+    const inner = Object.hasOwn(c, k) ? (c as Record<string, unknown>)[k as never] : undefined;
     if (typeof inner === "object" && inner !== null) return inner;
-  } else (c as Record<string, unknown>)[k as never] = copy(op.value);
+  } else if (Array.isArray(c)) c[k as number] = copy(op.value);
+  // An own data property, as JSON.parse makes for "__proto__": never a prototype change.
+  else Object.defineProperty(c, k, { value: copy(op.value), writable: true, enumerable: true, configurable: true });
   return root;
 }
 
