@@ -69,6 +69,11 @@ function nodeOps(cmd: Redis | Cluster): NodeOps {
   };
 }
 
+/** The database index in a redis:// URL's path, if any. */
+function dbIndex(t: RedisTarget): string | null {
+  return t.kind === "single" ? (/^[a-z]+:\/\/[^/]*\/(\d+)/i.exec(t.url)?.[1] ?? null) : null;
+}
+
 /** Exponential backoff capped at 2 s with jitter, forever: a node must come back by itself. */
 const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100);
 
@@ -82,6 +87,12 @@ export function createRedisLink(o: LinkOptions): RedisLink {
     client.on("error", (e: Error) => {
       if (closing) return;
       const text = e.message || String(e);
+      // ioredis carries on in database 0 when SELECT fails: other keys, another deployment's
+      // secrets. A configuration error, so stop with one that names the setting.
+      if (/DB index is out of range/i.test(text)) {
+        log.error(`--redis: that Redis has no database ${dbIndex(target) ?? "?"} (${text}; its "databases" setting allows fewer): choose another database index`);
+        process.exit(2);
+      }
       if (text !== lastError) log.warn(`redis ${role}: ${text}`);
       else log.debug(`redis ${role}: ${text}`);
       lastError = text;

@@ -169,7 +169,7 @@ for (const file of FILES) {
   });
 }
 
-test("every shell block is run or marked skip with a reason in the docs' own words", () => {
+test("blocks carry only the markers the runner knows (skip, background, check)", () => {
   // A block with an unknown marker would silently run or not: only skip, background and check exist.
   for (const file of FILES)
     for (const b of blocksOf(file, readFileSync(join(ROOT, file), "utf8")))

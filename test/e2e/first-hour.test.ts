@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startRedis } from "../helpers/redis.ts";
 import { runWsEmit, startWsEmit } from "../helpers/server.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ws-emit-first-hour-"));
@@ -144,5 +145,14 @@ describe("--help", () => {
     const typo = await runWsEmit(["emitt", "x"]);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('unknown command "emitt" (did you mean emit?');
+  });
+});
+
+describe("a Redis without that database", () => {
+  test("SELECT refused at run time: an error naming --redis and exit 2, not database 0", { timeout: 20_000 }, async () => {
+    await using redis = await startRedis(["--databases", "4"]);
+    const r = await runWsEmit(["--address", "127.0.0.1:0", "--redis", `${redis.url}/9`]);
+    expect(r.code).toBe(2);
+    expect(r.stdout + r.stderr).toContain('--redis: that Redis has no database 9 (ERR DB index is out of range; its "databases" setting allows fewer)');
   });
 });
