@@ -137,12 +137,17 @@ export function createRedisLink(o: LinkOptions): RedisLink {
     });
     sub.on("close", () => o.onUnsubscribed());
     sub.on("message", (ch: string, text: string) => o.onMessage(ch, text));
+    // While disconnected ioredis refuses commands with its own wording ("Stream isn't writeable
+    // and enableOfflineQueue options is false"), which ends up in logs and answers: say it plainly.
+    const up = () => {
+      if (cmd.status !== "ready") throw new Error(`Redis is not connected (${cmd.status})`);
+    };
     return {
       sharded: false,
-      get: (k) => cmd.get(k),
-      set: async (k, v) => void (await cmd.set(k, v)),
-      del: async (k) => void (await cmd.del(k)),
-      publish: async (ch, p) => void (await cmd.publish(ch, p)),
+      get: async (k) => (up(), cmd.get(k)),
+      set: async (k, v) => void (up(), await cmd.set(k, v)),
+      del: async (k) => void (up(), await cmd.del(k)),
+      publish: async (ch, p) => void (up(), await cmd.publish(ch, p)),
       nodes: nodeOps(cmd),
       commandReady: () => cmd.status === "ready",
       resubscribe() {

@@ -66,6 +66,12 @@ describe("the default Redis, not configured", () => {
       expect(r.status).toBe(503);
       expect(await r.json()).toMatchObject({ ready: false, engine: "redis", reason: "engine_unavailable" });
       expect(srv.lines.some((l) => l.includes("standalone"))).toBe(false);
+      // An emit reaches this node only and says so; the log says why in plain words, not ioredis's.
+      const e = await emit(srv.url, { event: "e", room: "r" });
+      expect(e.body).toMatchObject({ ok: true, cluster: false, warning: "Redis is unreachable: delivered on this node only" });
+      const line = await srv.waitForLine(/emits reach this node only until Redis is back/);
+      expect(line).toContain("Redis is not connected");
+      expect(srv.lines.filter((l) => /Stream isn't writeable|enableOfflineQueue/.test(l))).toEqual([]);
     }
   });
 });
