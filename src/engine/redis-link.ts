@@ -69,6 +69,12 @@ function nodeOps(cmd: Redis | Cluster): NodeOps {
   };
 }
 
+/** Errors of reaching Redis at all (the reconnect line reports them), not of talking to it. */
+export function isConnectError(e: Error): boolean {
+  const code = (e as NodeJS.ErrnoException).code ?? "";
+  return ["ECONNREFUSED", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET", "EPIPE"].includes(code) || /^connect (ECONNREFUSED|ETIMEDOUT)/.test(e.message);
+}
+
 /** The database index in a redis:// URL's path, if any. */
 function dbIndex(t: RedisTarget): string | null {
   return t.kind === "single" ? (/^[a-z]+:\/\/[^/]*\/(\d+)/i.exec(t.url)?.[1] ?? null) : null;
@@ -93,7 +99,8 @@ export function createRedisLink(o: LinkOptions): RedisLink {
         log.error(`--redis: that Redis has no database ${dbIndex(target) ?? "?"} (${text}; its "databases" setting allows fewer): choose another database index`);
         process.exit(2);
       }
-      if (text !== lastError) log.warn(`redis ${role}: ${text}`);
+      // A failed connect is followed by "reconnecting", which names it: one warning, not two.
+      if (text !== lastError && !isConnectError(e)) log.warn(`redis ${role}: ${text}`);
       else log.debug(`redis ${role}: ${text}`);
       lastError = text;
     });
@@ -104,7 +111,7 @@ export function createRedisLink(o: LinkOptions): RedisLink {
       metrics.inc("ws_emit_redis_reconnects_total", { client: role });
       const text = `redis ${role} reconnecting${typeof delay === "number" ? ` in ${delay} ms` : ""}`;
       if (retrying) log.debug(text);
-      else log.warn(`${text} (retrying until it is back)`);
+      else log.warn(`${text}${lastError ? ` after "${lastError}"` : ""} (retrying until it is back)`);
       retrying = true;
     });
     client.on("ready", () => {
