@@ -13,7 +13,8 @@ set -eu
 usage() {
   cat <<USAGE
 usage: $0 [--binary PATH] [--prefix DIR] [--destdir DIR] [--no-start] [--dry-run]
-  --binary PATH   install this binary (default: build dist/ws-emit from this checkout)
+  --binary PATH   install this binary (default: ./ws-emit beside this script in a release
+                  tarball, else build dist/ws-emit from this checkout)
   --prefix DIR    install under DIR/bin (default /usr/local)
   --destdir DIR   stage into DIR (as DESTDIR=DIR): no systemctl
   --no-start      enable the service but do not (re)start it
@@ -58,6 +59,10 @@ if [ -z "$destdir" ] && [ "$dry" = 0 ] && [ "$(id -u)" != 0 ]; then
   exit 2
 fi
 
+# A release tarball: the binary sits beside this script.
+if [ -z "$binary" ] && [ -x "$here/ws-emit" ] && [ ! -d "$here/../src" ]; then
+  binary="$here/ws-emit"
+fi
 if [ -z "$binary" ]; then
   repo=$(dirname "$here")
   if say "build $repo/dist/ws-emit"; then

@@ -1,20 +1,39 @@
-/** Print the README's configuration table from the SETTINGS table (keeps docs and code in step). */
-import { defaults, SETTINGS } from "../src/core/config.ts";
+/**
+ * The configuration table of docs/configuration.md, from the SETTINGS table (keeps docs and code
+ * in step). `bun scripts/config-table.ts` prints it; `--write` replaces it in the doc between its
+ * config-table markers; test/unit/docs-config-table.test.ts fails when the doc is stale.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { SETTINGS } from "../src/core/config.ts";
+import { showDefault } from "../src/commands/help.ts";
 
-const d = defaults() as unknown as Record<string, unknown>;
-const show = (key: string): string => {
-  if (key === "host") return "`0.0.0.0:8899`";
-  if (key === "connectionRate") {
-    const r = d[key] as { perSecond: number; burst: number } | null;
-    return r ? `\`${r.perSecond}/s,burst=${r.burst}\`` : "off";
-  }
-  const v = d[key];
-  if (v === null) return "unset";
-  if (v instanceof Map) return "none";
-  if (Array.isArray(v)) return v.length ? `\`${v.join(" ")}\`` : "none";
-  if (key.endsWith("Ms")) return `\`${Number(v) / 1000}s\``;
-  if (key.endsWith("Bytes")) return `\`${Number(v) >= 1024 * 1024 ? `${Number(v) / 1024 / 1024}m` : `${Number(v) / 1024}k`}\``;
-  return `\`${String(v)}\``;
-};
-console.log("| flag | environment / config file | default | meaning |\n|---|---|---|---|");
-for (const s of SETTINGS) console.log(`| \`--${s.flag}\` | ${s.env.map((e) => `\`${e}\``).join(", ")} | ${show(s.key)} | ${s.help.replace(/\|/g, "\\|")} |`);
+export const DOC = resolve(import.meta.dir, "../docs/configuration.md");
+const START = /<!-- config-table:[^\n]*-->\n/;
+const END = "<!-- config-table: end -->";
+
+export function configTable(): string {
+  const rows = SETTINGS.map((s) => {
+    const d = showDefault(s.key);
+    return `| \`--${s.flag}\` | ${s.env.map((e) => `\`${e}\``).join(", ")} | ${d === "unset" || d === "none" ? d : `\`${d}\``} | ${s.help.replace(/\|/g, "\\|")} |`;
+  });
+  return ["| flag | environment / config file | default | meaning |", "|---|---|---|---|", ...rows].join("\n") + "\n";
+}
+
+/** The table as it stands in the doc, or null when the markers are missing. */
+export function tableInDoc(text: string): string | null {
+  const m = START.exec(text);
+  const end = text.indexOf(END);
+  if (!m || end < 0) return null;
+  return text.slice(m.index + m[0].length, end);
+}
+
+if (import.meta.main) {
+  if (process.argv.includes("--write")) {
+    const text = readFileSync(DOC, "utf8");
+    const old = tableInDoc(text);
+    if (old === null) throw new Error(`no config-table markers in ${DOC}`);
+    writeFileSync(DOC, text.replace(old, configTable()));
+    console.log(`updated ${DOC}`);
+  } else process.stdout.write(configTable());
+}

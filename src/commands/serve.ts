@@ -11,14 +11,19 @@ import { VERSION } from "../core/version.ts";
 import { loadConfigOrExit } from "./load-config.ts";
 import { setupEngine } from "./engine-setup.ts";
 import { serveArgs } from "./serve-args.ts";
-import { isWorker, reportListening, superviseWorkers } from "./workers.ts";
+import { isWorker, reportListening, superviseWorkers, workerNumber } from "./workers.ts";
+import { writePidFile } from "../ops/pid-file.ts";
 
 export default defineCommand({
   meta: { name: "serve", description: "Run the server (the default command)." },
   args: serveArgs,
   async run({ rawArgs }) {
     const config = loadConfigOrExit(rawArgs);
-    const log = createLogger(config.logLevel, config.logFormat);
+    const log = createLogger(config.logLevel, config.logFormat, workerNumber());
+    if (config.pidFile && !isWorker()) {
+      const w = writePidFile(config.pidFile);
+      if (!w.ok) (log.error(w.error), process.exit(1));
+    }
     if (config.workers !== 1 && !isWorker()) return superviseWorkers(config, log);
     const metrics = createMetrics();
     // The one error boundary of this process (HTTP, WebSocket and Redis message handlers; see ops/boundary.ts).

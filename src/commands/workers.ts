@@ -31,12 +31,14 @@ export function restartDelay(recentCrashes: number): number {
 }
 
 export const isWorker = (): boolean => !!process.env[WORKER_ENV];
+/** This worker's number (1…N), for its log lines; null in a single process or the supervisor. */
+export const workerNumber = (): number | null => (isWorker() ? Number(process.env[WORKER_ENV]) || null : null);
 
 type ListeningMsg = { type: "listening"; url: string; port: number; pid: number };
 
 /** In a worker: tell the supervisor where it listens; stop when the supervisor is gone. */
 export function reportListening(log: Logger, url: string, port: number): void {
-  log.info(`worker ${process.env[WORKER_ENV]} (pid ${process.pid}) serving ${url}`);
+  log.info(`pid ${process.pid} serving ${url}`);
   const msg: ListeningMsg = { type: "listening", url, port, pid: process.pid };
   process.send?.(msg);
   // An orphaned worker would hold the port forever: drain and exit like on SIGTERM.
@@ -141,6 +143,11 @@ export async function superviseWorkers(config: Config, log: Logger): Promise<voi
   };
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
+  // systemctl reload / kill -HUP on the supervisor: every worker reloads its TLS certificate.
+  process.on("SIGHUP", () => {
+    log.info(`SIGHUP: passing it to ${procs.size} workers`);
+    for (const p of procs.values()) p.kill("SIGHUP");
+  });
 
   let first: ListeningMsg;
   try {

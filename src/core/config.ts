@@ -184,7 +184,7 @@ export const SETTINGS: Setting[] = [
   { key: "host", flag: "address", env: ["ADDRESS", "WS_EMIT_ADDRESS"], parse: (r) => parseAddress(last(r)), help: "HOST:PORT to listen on (IPv6: [::1]:8899; port 0 = any free port)" },
   { key: "cors", flag: "cors", env: ["CORS", "WS_EMIT_CORS"], parse: corsList, repeatable: true, help: "allowed browser origins, space-separated or repeated; * = any" },
   { key: "secret", flag: "secret", env: ["SECRET", "WS_EMIT_SECRET"], parse: optStr, help: "secret for POST /emit and admin endpoints (unset: emit from loopback only)" },
-  { key: "redis", flag: "redis", env: ["REDIS", "WS_EMIT_REDIS"], parse: redisUrl, help: "Redis URL for Redis ingest, roomspace secrets in Redis and scale-out (default redis://localhost:6379/0); none = in-memory, one node" },
+  { key: "redis", flag: "redis", env: ["REDIS", "WS_EMIT_REDIS"], parse: redisUrl, help: "Redis URL for Redis ingest, roomspace secrets in Redis and scale-out; none = in memory, one node. Not set: the default is used when a Redis answers there, else standalone until one does" },
   { key: "cluster", flag: "cluster", env: ["WS_EMIT_CLUSTER"], parse: clusterName, help: "cluster name: only nodes with the same name on one Redis form a cluster (unset: one unnamed cluster per Redis)" },
   { key: "pidFile", flag: "pid-file", env: ["WS_EMIT_PID_FILE"], parse: optStr, help: "write the process id to this file (for kill -HUP $(cat FILE)); removed at exit" },
   { key: "logLevel", flag: "log-level", env: ["LOG_LEVEL", "WS_EMIT_LOG_LEVEL"], parse: oneOf(["silent", "error", "warn", "info", "debug", "trace"] as const), help: "silent|error|warn|info|debug|trace" },

@@ -74,6 +74,17 @@ function nodeOps(cmd: Redis | Cluster): NodeOps {
   };
 }
 
+/** Errors of reaching Redis at all (the reconnect line reports them), not of talking to it. */
+export function isConnectError(e: Error): boolean {
+  const code = (e as NodeJS.ErrnoException).code ?? "";
+  return ["ECONNREFUSED", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET", "EPIPE"].includes(code) || /^connect (ECONNREFUSED|ETIMEDOUT)/.test(e.message);
+}
+
+/** The database index in a redis:// URL's path, if any. */
+function dbIndex(t: RedisTarget): string | null {
+  return t.kind === "single" ? (/^[a-z]+:\/\/[^/]*\/(\d+)/i.exec(t.url)?.[1] ?? null) : null;
+}
+
 /** Exponential backoff capped at 2 s with jitter, forever: a node must come back by itself. */
 const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100);
 
@@ -87,7 +98,14 @@ export function createRedisLink(o: LinkOptions): RedisLink {
     client.on("error", (e: Error) => {
       if (closing) return;
       const text = e.message || String(e);
-      if (text !== lastError) log.warn(`redis ${role}: ${text}`);
+      // ioredis carries on in database 0 when SELECT fails: other keys, another deployment's
+      // secrets. A configuration error, so stop with one that names the setting.
+      if (/DB index is out of range/i.test(text)) {
+        log.error(`--redis: that Redis has no database ${dbIndex(target) ?? "?"} (${text}; its "databases" setting allows fewer): choose another database index`);
+        process.exit(2);
+      }
+      // A failed connect is followed by "reconnecting", which names it: one warning, not two.
+      if (text !== lastError && !isConnectError(e)) log.warn(`redis ${role}: ${text}`);
       else log.debug(`redis ${role}: ${text}`);
       lastError = text;
     });
@@ -98,7 +116,7 @@ export function createRedisLink(o: LinkOptions): RedisLink {
       metrics.inc("ws_emit_redis_reconnects_total", { client: role });
       const text = `redis ${role} reconnecting${typeof delay === "number" ? ` in ${delay} ms` : ""}`;
       if (retrying) log.debug(text);
-      else log.warn(`${text} (retrying until it is back)`);
+      else log.warn(`${text}${lastError ? ` after "${lastError}"` : ""} (retrying until it is back)`);
       retrying = true;
     });
     client.on("ready", () => {
@@ -126,12 +144,17 @@ export function createRedisLink(o: LinkOptions): RedisLink {
     sub.on("ready", () => o.onSubscriberReady());
     sub.on("close", () => o.onUnsubscribed());
     sub.on("message", (ch: string, text: string) => o.onMessage(ch, text));
+    // While disconnected ioredis refuses commands with its own wording ("Stream isn't writeable
+    // and enableOfflineQueue options is false"), which ends up in logs and answers: say it plainly.
+    const up = () => {
+      if (cmd.status !== "ready") throw new Error(`Redis is not connected (${cmd.status})`);
+    };
     return {
       sharded: false,
-      get: (k) => cmd.get(k),
-      set: async (k, v) => void (await cmd.set(k, v)),
-      del: async (k) => void (await cmd.del(k)),
-      publish: async (ch, p) => void (await cmd.publish(ch, p)),
+      get: async (k) => (up(), cmd.get(k)),
+      set: async (k, v) => void (up(), await cmd.set(k, v)),
+      del: async (k) => void (up(), await cmd.del(k)),
+      publish: async (ch, p) => void (up(), await cmd.publish(ch, p)),
       subscribe: async (chs) => void (chs.length && (await sub.subscribe(...chs))),
       unsubscribe: async (chs) => void (chs.length && (await sub.unsubscribe(...chs))),
       subscriberReady: () => sub.status === "ready",

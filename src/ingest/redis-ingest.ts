@@ -20,6 +20,7 @@
  * Redis down at start is not fatal: ioredis keeps reconnecting and we subscribe on every
  * `ready`, so the subscriptions come back by themselves.
  */
+import { isConnectError } from "../engine/redis-link.ts";
 import Redis, { Cluster } from "ioredis";
 import { closeRoomForOwners, disconnectOwner, ownerOf } from "../auth/own-rooms.ts";
 import type { Config } from "../core/config.ts";
@@ -117,7 +118,9 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
   // The same connect error repeats on every retry: say it once, then only the retries.
   let lastError = "";
   sub.on("error", (e: Error) => {
-    if (e.message !== lastError) log.warn(`redis error: ${e.message}`);
+    // A failed connect is named by the "reconnecting" line that follows.
+    if (e.message !== lastError && !isConnectError(e)) log.warn(`redis error: ${e.message}`);
+    else log.debug(`redis error: ${e.message}`);
     lastError = e.message;
   });
   let retrying = false;
@@ -126,7 +129,7 @@ export function startRedisIngest(opts: RedisIngestOptions): RedisIngest {
     metrics.inc("ws_emit_redis_reconnects_total", { client: "ingest" });
     // Warn once per outage; the retries after it are debug lines.
     if (retrying) log.debug(`reconnecting in ${ms} ms`);
-    else log.warn(`reconnecting in ${ms} ms (retrying until Redis is back; --redis none runs without Redis)`);
+    else log.warn(`reconnecting in ${ms} ms${lastError ? ` after "${lastError}"` : ""} (retrying until Redis is back; --redis none runs without Redis)`);
     retrying = true;
   });
   sub.on("close", () => (subscribed = false));

@@ -61,11 +61,21 @@ describe("the default Redis, not configured", () => {
     const port = await freePort();
     for (const how of [{ args: ["--redis", `redis://127.0.0.1:${port}/0`], env: {} as Record<string, string> }, { args: [], env: { REDIS: `redis://127.0.0.1:${port}/0` } }]) {
       await using srv = await startWsEmit(["--address", "127.0.0.1:0", ...how.args], { env: how.env });
-      await srv.waitForLine(/reconnecting/);
+      // One warning per Redis connection (commands, subscriber, ingest), each naming the cause.
+      for (const re of [/redis-ingest\] reconnecting/, /redis commands reconnecting/, /redis subscriber reconnecting/]) await srv.waitForLine(re);
+      const warnings = srv.lines.filter((l) => l.startsWith("[warn]"));
+      expect(warnings.length).toBe(3);
+      for (const w of warnings) expect(w).toMatch(/reconnecting in \d+ ms after "connect ECONNREFUSED 127\.0\.0\.1:\d+"/);
       const r = await fetch(`${srv.url}/readyz`);
       expect(r.status).toBe(503);
       expect(await r.json()).toMatchObject({ ready: false, engine: "redis", reason: "engine_unavailable" });
       expect(srv.lines.some((l) => l.includes("standalone"))).toBe(false);
+      // An emit reaches this node only and says so; the log says why in plain words, not ioredis's.
+      const e = await emit(srv.url, { event: "e", room: "r" });
+      expect(e.body).toMatchObject({ ok: true, cluster: false, warning: "Redis is unreachable: delivered on this node only" });
+      const line = await srv.waitForLine(/emits reach this node only until Redis is back/);
+      expect(line).toContain("Redis is not connected");
+      expect(srv.lines.filter((l) => /Stream isn't writeable|enableOfflineQueue/.test(l))).toEqual([]);
     }
   });
 });

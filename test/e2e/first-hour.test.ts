@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startRedis } from "../helpers/redis.ts";
 import { runWsEmit, startWsEmit } from "../helpers/server.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ws-emit-first-hour-"));
@@ -102,5 +103,56 @@ describe("a refused Origin is logged", () => {
     const second = await srv.waitForLine(/origin https:\/\/evil\.example/);
     expect(second).toContain("add it to --cors if that page is yours");
     expect(srv.lines.filter((l) => l.includes("refused a browser connection")).length).toBe(2);
+  });
+});
+
+describe("--help", () => {
+  const fits = (text: string) => {
+    for (const line of text.split("\n")) {
+      expect(line.length).toBeLessThanOrEqual(100);
+      expect(line).toBe(line.trimEnd());
+    }
+  };
+  test("top level: commands and the common flags only, with defaults and environment names", async () => {
+    const r = await runWsEmit(["--help"]);
+    expect(r.code).toBe(0);
+    fits(r.stdout);
+    for (const s of ["ws-emit emit EVENT [DATA]", "install-service", "--address", "--cors", "--secret", "--redis", "--cluster", "--config", "default 0.0.0.0:8899 · env ADDRESS, WS_EMIT_ADDRESS", "ws-emit serve --help lists all"])
+      expect(r.stdout).toContain(s);
+    expect(r.stdout).not.toContain("--wspush-prefix");
+    expect(r.stdout.split("\n").length).toBeLessThan(40);
+  });
+  test("serve --help: every flag, grouped, each with its default and environment", async () => {
+    const r = await runWsEmit(["serve", "--help"]);
+    expect(r.code).toBe(0);
+    fits(r.stdout);
+    for (const g of ["Listening and browsers:", "Redis and clusters:", "Limits:", "Socket.IO and SSE:", "wsify and wspush compatibility:", "Process and logs:"]) expect(r.stdout).toContain(`\n${g}\n`);
+    expect(r.stdout).toContain("default 20/s,burst=40 · env WS_EMIT_MAX_CONNECTION_RATE");
+    expect(r.stdout).toContain("default 64k · env WS_EMIT_MAX_MESSAGE");
+    const flags = [...r.stdout.matchAll(/^ {2}(?:-a, )?--([a-z-]+)/gm)].map((m) => m[1]);
+    expect(flags.length).toBeGreaterThan(45);
+    expect(new Set(flags).size).toBe(flags.length);
+    // Flags before --help still get serve's help.
+    expect((await runWsEmit(["--address", "x", "--help"])).stdout).toBe(r.stdout);
+  });
+  test("subcommands fit too; a mistyped command gets the closest one", async () => {
+    for (const c of ["emit", "token", "install-service"]) {
+      const r = await runWsEmit([c, "--help"]);
+      expect(r.code).toBe(0);
+      fits(r.stdout);
+      expect(r.stdout).toContain(`Usage: ws-emit ${c}`);
+    }
+    const typo = await runWsEmit(["emitt", "x"]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown command "emitt" (did you mean emit?');
+  });
+});
+
+describe("a Redis without that database", () => {
+  test("SELECT refused at run time: an error naming --redis and exit 2, not database 0", { timeout: 20_000 }, async () => {
+    await using redis = await startRedis(["--databases", "4"]);
+    const r = await runWsEmit(["--address", "127.0.0.1:0", "--redis", `${redis.url}/9`]);
+    expect(r.code).toBe(2);
+    expect(r.stdout + r.stderr).toContain('--redis: that Redis has no database 9 (ERR DB index is out of range; its "databases" setting allows fewer)');
   });
 });

@@ -204,7 +204,7 @@ describe("--workers", () => {
     const mark = srv.lines.length;
     process.kill(victim, "SIGKILL");
     await srv.waitForLine(/exited \(SIGKILL\); restarting/, 10_000, mark);
-    await srv.waitForLine(/worker \d \(pid \d+\) serving/, 10_000, mark);
+    await srv.waitForLine(/\[worker \d\] pid \d+ serving/, 10_000, mark);
     await srv.waitForLine(/redis fan-out healthy/, 10_000, mark);
     const after = await byWorker(srv.url, "/healthz", 2);
     expect(after.size).toBe(2);
