@@ -176,8 +176,9 @@ export function connect(url?: string, opts: Options = {}): Client {
       ws = null;
       clearInterval(pinger);
       if (state === "closed") return;
-      // Never opened in auto mode: maybe a proxy refuses upgrades. Try SSE right away.
-      if (!opened && mode === "auto" && current !== "ws") return openSse();
+      // Never opened in auto mode: maybe a proxy refuses upgrades. Try SSE right away (after a
+      // few failures too when WebSocket used to work: the network may have changed).
+      if (!opened && mode === "auto" && (current !== "ws" || attempts > 2)) return openSse();
       lost(PROMPT.includes(e.code));
     };
   }
@@ -186,6 +187,7 @@ export function connect(url?: string, opts: Options = {}): Client {
   /** One stream per set of credentials (a stream carries one secret or token). */
   function openSse() {
     closeStreams();
+    if (state === "closed") return;
     sseDirty = false;
     const groups = new Map<string, { r: Room; names: string[] }>();
     for (const [room, r] of rooms) {
@@ -278,6 +280,7 @@ export function connect(url?: string, opts: Options = {}): Client {
 
   /** The connection is gone: come back after a jittered backoff (0–1 s after a drain). */
   function lost(prompt: boolean) {
+    if (state === "closed") return;
     clearTimeout(timer);
     clearTimeout(probeTimer);
     setState(everOpen ? "reconnecting" : "connecting");

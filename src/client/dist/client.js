@@ -113,13 +113,15 @@ function connect(url, opts = {}) {
       clearInterval(pinger);
       if (state === "closed")
         return;
-      if (!opened && mode === "auto" && current !== "ws")
+      if (!opened && mode === "auto" && (current !== "ws" || attempts > 2))
         return openSse();
       lost(PROMPT.includes(e.code));
     };
   }
   function openSse() {
     closeStreams();
+    if (state === "closed")
+      return;
     sseDirty = false;
     const groups = new Map;
     for (const [room, r] of rooms) {
@@ -215,6 +217,8 @@ function connect(url, opts = {}) {
     setState("open");
   }
   function lost(prompt) {
+    if (state === "closed")
+      return;
     clearTimeout(timer);
     clearTimeout(probeTimer);
     setState(everOpen ? "reconnecting" : "connecting");
