@@ -88,6 +88,8 @@ export function connect(url?: string, opts: Options = {}): Client {
   let pinger: any;
   let probeTimer: any;
   let sseDirty = false;
+  /** Joins still unanswered on a WebSocket that is taking over from SSE. */
+  let switching = 0;
   /** Last event id seen on the SSE streams (sent as lastEventId when we reopen them ourselves). */
   let sseLast: string | undefined;
 
@@ -138,10 +140,12 @@ export function connect(url?: string, opts: Options = {}): Client {
     s.onopen = () => {
       opened = true;
       if (probe) {
-        // WebSockets work again: move over, then drop the streams.
+        // WebSockets work again: move over. The streams stay until every room is joined here
+        // (an event may then come twice, none is lost).
         if (state === "closed" || current !== "sse") return s.close();
-        closeStreams();
         ws = s;
+        switching = rooms.size;
+        if (!switching) closeStreams();
       }
       current = "ws";
       opened_();
@@ -163,7 +167,8 @@ export function connect(url?: string, opts: Options = {}): Client {
           return;
         }
         if (m.type === "event") onEvent(m);
-        else if (m.type === "joined") {
+        else if (m.room !== undefined && (m.type === "joined" || m.type === "error") && switching && !--switching) closeStreams();
+        if (m.type === "joined") {
           emit("joined", { room: m.room });
           if (m.recovered === false) emit("gap", { room: m.room });
         } else if (m.type === "left") emit("left", { room: m.room });
@@ -174,6 +179,9 @@ export function connect(url?: string, opts: Options = {}): Client {
       if (probe && !opened) return scheduleProbe();
       if (ws !== s) return;
       ws = null;
+      // Lost in the middle of a switch from SSE: those streams go too.
+      switching = 0;
+      closeStreams();
       clearInterval(pinger);
       if (state === "closed") return;
       // Never opened in auto mode: maybe a proxy refuses upgrades. Try SSE right away (after a
@@ -235,7 +243,8 @@ export function connect(url?: string, opts: Options = {}): Client {
       es.onerror = () => {
         if (!streams.includes(es)) return;
         closeStreams();
-        if (state === "closed") return;
+        // Already handed over to a WebSocket (see openWs), or closed: nothing to recover.
+        if (state === "closed" || ws) return;
         if (opened) return lost(false);
         // Refused before the stream started: EventSource hides why, so ask once (a 4xx has a JSON body).
         fetch(u, { headers: { Accept: "application/json" } }).then(

@@ -23,6 +23,7 @@ function connect(url, opts = {}) {
   let pinger;
   let probeTimer;
   let sseDirty = false;
+  let switching = 0;
   let sseLast;
   const emit = (event, data, meta = {}) => {
     for (const fn of handlers.get(event) ?? []) {
@@ -69,8 +70,10 @@ function connect(url, opts = {}) {
       if (probe) {
         if (state === "closed" || current !== "sse")
           return s.close();
-        closeStreams();
         ws = s;
+        switching = rooms.size;
+        if (!switching)
+          closeStreams();
       }
       current = "ws";
       opened_();
@@ -94,7 +97,9 @@ function connect(url, opts = {}) {
         }
         if (m.type === "event")
           onEvent(m);
-        else if (m.type === "joined") {
+        else if (m.room !== undefined && (m.type === "joined" || m.type === "error") && switching && !--switching)
+          closeStreams();
+        if (m.type === "joined") {
           emit("joined", { room: m.room });
           if (m.recovered === false)
             emit("gap", { room: m.room });
@@ -110,6 +115,8 @@ function connect(url, opts = {}) {
       if (ws !== s)
         return;
       ws = null;
+      switching = 0;
+      closeStreams();
       clearInterval(pinger);
       if (state === "closed")
         return;
@@ -177,7 +184,7 @@ function connect(url, opts = {}) {
         if (!streams.includes(es))
           return;
         closeStreams();
-        if (state === "closed")
+        if (state === "closed" || ws)
           return;
         if (opened)
           return lost(false);
