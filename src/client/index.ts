@@ -251,10 +251,13 @@ export function connect(url?: string, opts: Options = {}): Client {
           async (res) => {
             const body: any = res.ok ? null : await res.json().catch(() => null);
             if (res.ok) res.body?.cancel();
-            if (body && res.status < 500 && res.status !== 429) {
-              for (const n of names) refused({ code: body.error, message: body.message, room: n });
-              return openSse();
-            }
+            const before = rooms.size;
+            const e = body && { code: body.error, message: body.message };
+            if (e && res.status < 500 && res.status !== 429 && names.length) for (const room of names) refused({ ...e, room });
+            else if (e) emit("error", e);
+            // Refused rooms dropped: reopen with the others now. Otherwise (origin, limits, a
+            // node going down) wait like any failure, never in a tight loop.
+            if (rooms.size < before) return openSse();
             lost(false);
           },
           () => lost(false),

@@ -192,11 +192,15 @@ function connect(url, opts = {}) {
           const body = res.ok ? null : await res.json().catch(() => null);
           if (res.ok)
             res.body?.cancel();
-          if (body && res.status < 500 && res.status !== 429) {
-            for (const n of names)
-              refused({ code: body.error, message: body.message, room: n });
+          const before = rooms.size;
+          const e = body && { code: body.error, message: body.message };
+          if (e && res.status < 500 && res.status !== 429 && names.length)
+            for (const room of names)
+              refused({ ...e, room });
+          else if (e)
+            emit("error", e);
+          if (rooms.size < before)
             return openSse();
-          }
           lost(false);
         }, () => lost(false));
       };
