@@ -17,6 +17,8 @@ command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 # socketio.RedisManager needs the redis client; Debian's python3-socketio only suggests it.
 /usr/bin/python3 -c 'import redis' >/dev/null 2>&1 || missing+=(python3-redis)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# examples/progress: the blog's page loads jQuery from a CDN; its test serves Debian's copy instead.
+[ -f /usr/share/javascript/jquery/jquery.min.js ] || missing+=(libjs-jquery)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing test dependencies: ${missing[*]}"

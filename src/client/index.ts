@@ -88,6 +88,8 @@ export function connect(url?: string, opts: Options = {}): Client {
   let pinger: any;
   let probeTimer: any;
   let sseDirty = false;
+  /** Joins still unanswered on a WebSocket that is taking over from SSE. */
+  let switching = 0;
   /** Last event id seen on the SSE streams (sent as lastEventId when we reopen them ourselves). */
   let sseLast: string | undefined;
 
@@ -138,10 +140,12 @@ export function connect(url?: string, opts: Options = {}): Client {
     s.onopen = () => {
       opened = true;
       if (probe) {
-        // WebSockets work again: move over, then drop the streams.
+        // WebSockets work again: move over. The streams stay until every room is joined here
+        // (an event may then come twice, none is lost).
         if (state === "closed" || current !== "sse") return s.close();
-        closeStreams();
         ws = s;
+        switching = rooms.size;
+        if (!switching) closeStreams();
       }
       current = "ws";
       opened_();
@@ -163,7 +167,8 @@ export function connect(url?: string, opts: Options = {}): Client {
           return;
         }
         if (m.type === "event") onEvent(m);
-        else if (m.type === "joined") {
+        else if (m.room !== undefined && (m.type === "joined" || m.type === "error") && switching && !--switching) closeStreams();
+        if (m.type === "joined") {
           emit("joined", { room: m.room });
           if (m.recovered === false) emit("gap", { room: m.room });
         } else if (m.type === "left") emit("left", { room: m.room });
@@ -174,10 +179,14 @@ export function connect(url?: string, opts: Options = {}): Client {
       if (probe && !opened) return scheduleProbe();
       if (ws !== s) return;
       ws = null;
+      // Lost in the middle of a switch from SSE: those streams go too.
+      switching = 0;
+      closeStreams();
       clearInterval(pinger);
       if (state === "closed") return;
-      // Never opened in auto mode: maybe a proxy refuses upgrades. Try SSE right away.
-      if (!opened && mode === "auto" && current !== "ws") return openSse();
+      // Never opened in auto mode: maybe a proxy refuses upgrades. Try SSE right away (after a
+      // few failures too when WebSocket used to work: the network may have changed).
+      if (!opened && mode === "auto" && (current !== "ws" || attempts > 2)) return openSse();
       lost(PROMPT.includes(e.code));
     };
   }
@@ -186,6 +195,7 @@ export function connect(url?: string, opts: Options = {}): Client {
   /** One stream per set of credentials (a stream carries one secret or token). */
   function openSse() {
     closeStreams();
+    if (state === "closed") return;
     sseDirty = false;
     const groups = new Map<string, { r: Room; names: string[] }>();
     for (const [room, r] of rooms) {
@@ -233,17 +243,21 @@ export function connect(url?: string, opts: Options = {}): Client {
       es.onerror = () => {
         if (!streams.includes(es)) return;
         closeStreams();
-        if (state === "closed") return;
+        // Already handed over to a WebSocket (see openWs), or closed: nothing to recover.
+        if (state === "closed" || ws) return;
         if (opened) return lost(false);
         // Refused before the stream started: EventSource hides why, so ask once (a 4xx has a JSON body).
         fetch(u, { headers: { Accept: "application/json" } }).then(
           async (res) => {
             const body: any = res.ok ? null : await res.json().catch(() => null);
             if (res.ok) res.body?.cancel();
-            if (body && res.status < 500 && res.status !== 429) {
-              for (const n of names) refused({ code: body.error, message: body.message, room: n });
-              return openSse();
-            }
+            const before = rooms.size;
+            const e = body && { code: body.error, message: body.message };
+            if (e && res.status < 500 && res.status !== 429 && names.length) for (const room of names) refused({ ...e, room });
+            else if (e) emit("error", e);
+            // Refused rooms dropped: reopen with the others now. Otherwise (origin, limits, a
+            // node going down) wait like any failure, never in a tight loop.
+            if (rooms.size < before) return openSse();
             lost(false);
           },
           () => lost(false),
@@ -278,6 +292,7 @@ export function connect(url?: string, opts: Options = {}): Client {
 
   /** The connection is gone: come back after a jittered backoff (0–1 s after a drain). */
   function lost(prompt: boolean) {
+    if (state === "closed") return;
     clearTimeout(timer);
     clearTimeout(probeTimer);
     setState(everOpen ? "reconnecting" : "connecting");

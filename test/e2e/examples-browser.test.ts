@@ -163,6 +163,7 @@ describe("example pages in Chromium", () => {
 
     await alice.page.type("#text", "Nice post");
     await bob.page.waitForSelector('#typing:has-text("alice is writing…")');
+    await docScreenshot(bob.page, "live-comments");
     // One's own notices are not shown.
     expect(await alice.page.textContent("#typing")).toBe("");
     await alice.page.click("#send");
@@ -170,7 +171,6 @@ describe("example pages in Chromium", () => {
     expect(await bob.page.$$eval("#comments li.comment", (lis) => lis.map((l) => l.textContent))).toEqual(["aliceNice post"]);
     expect(await bob.page.textContent("#typing")).toBe("");
     await alice.page.waitForSelector('#comments li.comment:has-text("Nice post")');
-    await docScreenshot(bob.page, "live-comments");
 
     // A reader who arrives later gets the comments so far.
     const carol = await open(`${base}?user=carol`);

@@ -23,6 +23,7 @@ function connect(url, opts = {}) {
   let pinger;
   let probeTimer;
   let sseDirty = false;
+  let switching = 0;
   let sseLast;
   const emit = (event, data, meta = {}) => {
     for (const fn of handlers.get(event) ?? []) {
@@ -69,8 +70,10 @@ function connect(url, opts = {}) {
       if (probe) {
         if (state === "closed" || current !== "sse")
           return s.close();
-        closeStreams();
         ws = s;
+        switching = rooms.size;
+        if (!switching)
+          closeStreams();
       }
       current = "ws";
       opened_();
@@ -94,7 +97,9 @@ function connect(url, opts = {}) {
         }
         if (m.type === "event")
           onEvent(m);
-        else if (m.type === "joined") {
+        else if (m.room !== undefined && (m.type === "joined" || m.type === "error") && switching && !--switching)
+          closeStreams();
+        if (m.type === "joined") {
           emit("joined", { room: m.room });
           if (m.recovered === false)
             emit("gap", { room: m.room });
@@ -110,16 +115,20 @@ function connect(url, opts = {}) {
       if (ws !== s)
         return;
       ws = null;
+      switching = 0;
+      closeStreams();
       clearInterval(pinger);
       if (state === "closed")
         return;
-      if (!opened && mode === "auto" && current !== "ws")
+      if (!opened && mode === "auto" && (current !== "ws" || attempts > 2))
         return openSse();
       lost(PROMPT.includes(e.code));
     };
   }
   function openSse() {
     closeStreams();
+    if (state === "closed")
+      return;
     sseDirty = false;
     const groups = new Map;
     for (const [room, r] of rooms) {
@@ -175,7 +184,7 @@ function connect(url, opts = {}) {
         if (!streams.includes(es))
           return;
         closeStreams();
-        if (state === "closed")
+        if (state === "closed" || ws)
           return;
         if (opened)
           return lost(false);
@@ -183,11 +192,15 @@ function connect(url, opts = {}) {
           const body = res.ok ? null : await res.json().catch(() => null);
           if (res.ok)
             res.body?.cancel();
-          if (body && res.status < 500 && res.status !== 429) {
-            for (const n of names)
-              refused({ code: body.error, message: body.message, room: n });
+          const before = rooms.size;
+          const e = body && { code: body.error, message: body.message };
+          if (e && res.status < 500 && res.status !== 429 && names.length)
+            for (const room of names)
+              refused({ ...e, room });
+          else if (e)
+            emit("error", e);
+          if (rooms.size < before)
             return openSse();
-          }
           lost(false);
         }, () => lost(false));
       };
@@ -215,6 +228,8 @@ function connect(url, opts = {}) {
     setState("open");
   }
   function lost(prompt) {
+    if (state === "closed")
+      return;
     clearTimeout(timer);
     clearTimeout(probeTimer);
     setState(everOpen ? "reconnecting" : "connecting");
