@@ -100,6 +100,8 @@ export interface Clients {
   done(seq: number, procsExpected?: number): Promise<number>;
   /** Count of seqs every process (or the expected number) has reported done, and their completion times. */
   completed(): Map<number, { n: number; at: number }>;
+  /** Resolves once `count` seqs are fully done (reported by `need` processes, as given to startClients). */
+  fullyDone(count: number): Promise<void>;
   report(): Promise<{ received: number; disconnects: number; missing: number; incompleteSeqs: number }>;
   stop(): Promise<void>;
 }
@@ -108,7 +110,11 @@ export interface Clients {
  * Start one load-generator process per plan (each its own source address; each < 20,000 sockets).
  * `conns[i]`: [port, path, room].
  */
-export function startClients(plans: Array<{ localAddress?: string; conns: Array<[number, string, string]> }>, concurrency = 256, connectSeconds = 300): Clients {
+export function startClients(plans: Array<{ localAddress?: string; conns: Array<[number, string, string]> }>, opts: { need?: number; concurrency?: number; connectSeconds?: number } = {}): Clients {
+  const { concurrency = 256, connectSeconds = 300 } = opts;
+  const need = opts.need ?? plans.length;
+  let full = 0;
+  let fullWaiters: Array<{ count: number; resolve: () => void }> = [];
   const doneBy = new Map<number, { n: number; at: number }>();
   const waiters = new Map<number, Array<{ need: number; resolve: (at: number) => void }>>();
   let joinedCount = 0;
@@ -134,6 +140,13 @@ export function startClients(plans: Array<{ localAddress?: string; conns: Array<
             d.n++;
             d.at = Math.max(d.at, at);
             doneBy.set(seq, d);
+            if (d.n === need) {
+              full++;
+              if (fullWaiters.length) {
+                for (const w of fullWaiters) if (full >= w.count) w.resolve();
+                fullWaiters = fullWaiters.filter((w) => full < w.count);
+              }
+            }
             const ws = waiters.get(seq);
             if (ws) for (const w of ws.filter((x) => d.n >= x.need)) (w.resolve(d.at), ws.splice(ws.indexOf(w), 1));
           }
@@ -154,6 +167,10 @@ export function startClients(plans: Array<{ localAddress?: string; conns: Array<
       });
     },
     completed: () => doneBy,
+    fullyDone(count) {
+      if (full >= count) return Promise.resolve();
+      return new Promise((resolve) => fullWaiters.push({ count, resolve }));
+    },
     async report() {
       const all = await Promise.all(
         procs.map((p) => {

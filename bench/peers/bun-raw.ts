@@ -3,7 +3,9 @@
  * features (no auth, limits, heartbeat, metrics or protocols): /ws?room=r subscribes to topic r,
  * POST /emit takes one emit object or a JSON array of them and publishes the native frame.
  * Run: bun bench/peers/bun-raw.ts [port]; prints "listening on http://127.0.0.1:PORT".
+ * DEFLATE=1: accept permessage-deflate and publish compressed (bench/scale-deflate.ts).
  */
+const DEFLATE = process.env.DEFLATE === "1";
 type Emit = { event: string; room?: string; data?: unknown };
 
 const server = Bun.serve<{ room: string | null }>({
@@ -21,14 +23,14 @@ const server = Bun.serve<{ room: string | null }>({
       const list = Array.isArray(body) ? body : [body];
       for (const e of list) {
         const room = e.room ?? "*";
-        srv.publish(room, JSON.stringify({ type: "event", room: e.room, event: e.event, data: e.data }));
+        srv.publish(room, JSON.stringify({ type: "event", room: e.room, event: e.event, data: e.data }), DEFLATE);
       }
       return Response.json({ ok: true });
     }
     return new Response("not found", { status: 404 });
   },
   websocket: {
-    perMessageDeflate: false,
+    perMessageDeflate: DEFLATE,
     open(ws) {
       ws.subscribe("*");
       const room = ws.data.room;
