@@ -19,7 +19,7 @@ test("a worker killed 7 times in a row comes back each time; the service answers
   await using redis = await startRedis();
   await using srv = await startWsEmit(["--redis", redis.url, "--workers", "2", "--drain", "500ms"], { bin: true });
   const supervisor = srv.proc.pid;
-  const serving = /worker (\d) \(pid (\d+)\) serving/;
+  const serving = /\[worker (\d+)\] pid (\d+) serving/;
   await srv.waitForLine(/listening on /);
   let victim = Number(serving.exec(srv.lines.findLast((l) => serving.test(l))!)![2]);
   for (let round = 1; round <= 7; round++) {
