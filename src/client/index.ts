@@ -128,7 +128,14 @@ export function connect(url?: string, opts: Options = {}): Client {
   };
 
   const refused = (e: ErrorInfo) => {
-    if (e.room !== undefined && FATAL.includes(e.code)) rooms.delete(e.room);
+    const room = e.room;
+    if (room !== undefined && FATAL.includes(e.code)) rooms.delete(room);
+    // The server could not check the join (its secret store is down): ask again a bit later.
+    if (room !== undefined && e.code === "unavailable")
+      setTimeout(() => {
+        const r = rooms.get(room);
+        if (r && ws?.readyState === 1) ws.send(joinFrame(room, r));
+      }, minDelay * (2 + Math.random() * 8));
     emit("error", e);
   };
 

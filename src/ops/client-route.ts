@@ -9,10 +9,17 @@ import min from "../client/dist/client.min.js" with { type: "text" };
 import docs from "../../docs/client.md" with { type: "text" };
 
 const JS = "text/javascript; charset=utf-8";
-const FILES: Record<string, [string, string]> = {
-  "/client.js": [esm, JS],
-  "/client.min.js": [min, JS],
-  "/docs/client.md": [docs, "text/markdown; charset=utf-8"],
+interface File {
+  body: string;
+  type: string;
+  /** Of the content: a browser revalidates (no-cache) and gets a 304 until the binary changes. */
+  etag: string;
+}
+const file = (body: string, type: string): File => ({ body, type, etag: `"${Bun.hash(body).toString(36)}"` });
+const FILES: Record<string, File> = {
+  "/client.js": file(esm, JS),
+  "/client.min.js": file(min, JS),
+  "/docs/client.md": file(docs, "text/markdown; charset=utf-8"),
 };
 
 /** The adapter serving these files (null for every other path). */
@@ -22,17 +29,17 @@ export const clientAdapter: Adapter = {
 };
 
 function clientFile(req: Request, url: URL): Response | null {
-  const file = FILES[url.pathname];
-  if (file === undefined) return null;
-  const [body, type] = file;
+  const f = FILES[url.pathname];
+  if (f === undefined) return null;
   if (req.method !== "GET" && req.method !== "HEAD") methodNotAllowed("GET");
-  return new Response(req.method === "HEAD" ? null : body, {
-    headers: {
-      "Content-Type": type,
-      // Same bytes for the life of this binary; a short cache keeps upgrades visible.
-      "Cache-Control": "public, max-age=300",
-      // A page on another origin may load it as a module (modules are fetched with CORS).
-      "Access-Control-Allow-Origin": "*",
-    },
-  });
+  const headers = {
+    "Content-Type": f.type,
+    ETag: f.etag,
+    // Revalidated on every load: the page and the client it imports always match after an upgrade.
+    "Cache-Control": "no-cache",
+    // A page on another origin may load it as a module (modules are fetched with CORS).
+    "Access-Control-Allow-Origin": "*",
+  };
+  if (req.headers.get("if-none-match") === f.etag) return new Response(null, { status: 304, headers });
+  return new Response(req.method === "HEAD" ? null : f.body, { headers });
 }

@@ -20,6 +20,12 @@ test("binary: /client.js, /client.min.js and /docs/client.md are the committed f
   }
   const head = await fetch(`${srv.url}/client.min.js`, { method: "HEAD" });
   expect(head.status).toBe(200);
+  // Revalidation: the same ETag answers 304 without a body.
+  const etag = head.headers.get("etag")!;
+  expect(etag).toMatch(/^"[0-9a-z]+"$/);
+  const again = await fetch(`${srv.url}/client.min.js`, { headers: { "If-None-Match": etag } });
+  expect(again.status).toBe(304);
+  expect(await again.text()).toBe("");
   const post = await fetch(`${srv.url}/client.js`, { method: "POST" });
   expect(post.status).toBe(405);
 });

@@ -8,6 +8,7 @@ import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "../helpers/browser.ts";
 import { emit, startWsEmit, until, type Started } from "../helpers/server.ts";
 import { freePort, startProxy } from "../helpers/tcp-proxy.ts";
+import { redisCli, startRedis } from "../helpers/redis.ts";
 
 let browser: Browser;
 beforeAll(async () => {
@@ -224,5 +225,25 @@ describe("client library in Chromium", () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  test("a join the server cannot check (Redis down) is an error event, and is asked again until it works", { timeout: 40_000 }, async () => {
+    // An append-only file: the secret is still there when Redis comes back.
+    await using redis = await startRedis(["--appendonly", "yes"]);
+    await using srv = await startWsEmit(["--redis", redis.url]);
+    await srv.waitForLine(/redis commands ready/);
+    await redisCli(redis.port, "SET", "ws-emit::secret::vault", "V");
+    const cp = await clientPage(srv.url, { transport: "ws", minDelay: 100 }, true);
+    await cp.waitFor(`window.c.state === "open"`);
+    await redis.stop();
+    await cp.page.evaluate(() => (globalThis as any).c.join("vault::a", { secret: "V" }));
+    await cp.waitFor(`window.log.some(e => e.k === "error" && e.v.code === "unavailable")`);
+    expect(await cp.page.evaluate(() => (globalThis as any).c.rooms())).toEqual(["vault::a"]);
+    await redis.restart();
+    await cp.waitFor(`${joinedCount("vault::a")} === 1`);
+    expect((await emit(srv.url, { event: "update", room: "vault::a", data: "in" })).body.delivered).toBe(1);
+    await cp.waitFor(`window.log.some(e => e.k === "update")`);
+    expect(cp.problems).toEqual([]);
+    await cp.page.close();
   });
 });

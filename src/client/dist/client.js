@@ -56,8 +56,15 @@ function connect(url, opts = {}) {
     emit("*", m.args ?? m.data, meta);
   };
   const refused = (e) => {
-    if (e.room !== undefined && FATAL.includes(e.code))
-      rooms.delete(e.room);
+    const room = e.room;
+    if (room !== undefined && FATAL.includes(e.code))
+      rooms.delete(room);
+    if (room !== undefined && e.code === "unavailable")
+      setTimeout(() => {
+        const r = rooms.get(room);
+        if (r && ws?.readyState === 1)
+          ws.send(joinFrame(room, r));
+      }, minDelay * (2 + Math.random() * 8));
     emit("error", e);
   };
   function openWs(probe) {
