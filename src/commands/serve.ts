@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { createMemoryEngine } from "../engine/memory.ts";
 import { createRedisEngine } from "../engine/redis.ts";
 import type { Engine } from "../engine/types.ts";
+import { addHistory } from "../engine/history-setup.ts";
 import { createHub } from "../core/hub.ts";
 import { createLogger } from "../ops/log.ts";
 import { RAW_FORMATS, startRedisIngest } from "../ingest/redis-ingest.ts";
@@ -10,7 +11,6 @@ import { workerLinkFromEnv } from "../protocols/socketio/worker-forward.ts";
 import { createSocketIo } from "../protocols/socketio/routes.ts";
 import { nativeFormat } from "../protocols/native/codec.ts";
 import { createSseEnvelopeFormat, createSseFormat } from "../protocols/sse/codec.ts";
-import { createSseHistory } from "../protocols/sse/history.ts";
 import { installSse, sseRoute } from "../protocols/sse/stream.ts";
 import { sioFormat } from "../protocols/socketio/codec.ts";
 import { webdisFormat } from "../protocols/compat/webdis/codec.ts";
@@ -49,26 +49,22 @@ export default defineCommand({
     // Under --workers, polling requests for another worker's session are passed to that worker.
     const link = isWorker() ? workerLinkFromEnv(log) : null;
     const socketIo = createSocketIo(link);
-    // SSE resume: with --sse-history N every event gets an `id:` and the last N are kept.
-    const sseHistory = config.sseHistory > 0 ? createSseHistory(config.sseHistory) : null;
-    if (sseHistory) {
-      hub.onDeliver((m) => sseHistory.record(m));
-      log.info(`SSE resume: the last ${config.sseHistory} events are kept; event ids are ${sseHistory.tag}-<n>`);
-    }
-    const sseFormats = [createSseFormat(sseHistory?.idOf), createSseEnvelopeFormat(sseHistory?.idOf)];
+    const sseFormats = [createSseFormat(), createSseEnvelopeFormat()];
     for (const f of sseFormats) hub.addFormat(f);
     hub.addFormat(wsifyFormat);
     hub.addFormat(webdisFormat);
     hub.addFormat(wspushFormat);
     hub.addFormat(wspushSseFormat);
-    const engine: Engine = config.redis
+    const baseEngine: Engine = config.redis
       ? createRedisEngine({ url: config.redis, config, hub, log, metrics })
       : createMemoryEngine(hub, config.roomspaceSecrets);
+    // history (issue 13): room history and idempotent publish around the engine (docs/history.md).
+    const engine = addHistory(baseEngine, config, log, metrics);
 
     try {
       running = startServer({ config, log, hub, engine, metrics, routes: [socketIo.route, sseRoute] }, (ctx) => {
         socketIo.attach(ctx);
-        installSse(ctx, { history: sseHistory, formats: sseFormats });
+        installSse(ctx, { formats: sseFormats });
       });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;

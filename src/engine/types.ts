@@ -1,5 +1,7 @@
 import type { EmitMessage, IngestSource } from "../core/message.ts";
 import type { NodeRegistry } from "./node-registry.ts";
+import type { Position } from "../core/history-id.ts";
+import type { HistoryStore } from "./history.ts";
 
 /**
  * The engine carries emits between nodes and stores roomspace secrets.
@@ -17,6 +19,8 @@ export interface Engine {
   setRoomspaceSecret(roomspace: string, secret: string | null): Promise<void>;
   /** Where nodes share their /stats snapshots (Redis engine only). */
   readonly nodes?: NodeRegistry;
+  /** Room history (--history): where clients' positions are read back from (./history-engine.ts). */
+  readonly history?: HistoryStore;
   /** false while the engine cannot fan out (Redis down or subscription dead). */
   ready(): boolean;
   close(): Promise<void>;
@@ -27,6 +31,10 @@ export interface PublishResult {
   delivered: number;
   /** true: handed to Redis for the other nodes; false: Redis could not take it (other nodes missed it); null: single node. */
   cluster: boolean | null;
+  /** With --history: the emit's position in each of its rooms. */
+  positions?: ReadonlyMap<string, Position>;
+  /** The `idempotency_key` was seen within the window: nothing was delivered. */
+  duplicate?: boolean;
 }
 
 export class EngineUnavailable extends Error {}

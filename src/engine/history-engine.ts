@@ -1,0 +1,75 @@
+/**
+ * An engine with room history and idempotent publish: before an emit is delivered or fanned
+ * out, a repeated `idempotency_key` is turned away and the emit gets its position in each of
+ * its rooms (written once, by this node, so every node delivers the same ids and any node can
+ * replay it). The engine underneath is unchanged; the positions travel in the message.
+ */
+import type { Logger } from "../ops/log.ts";
+import type { Metrics } from "../ops/metrics.ts";
+import type { HistoryStore } from "./history.ts";
+import type { IdempotencyStore } from "./idempotency.ts";
+import { EngineUnavailable, type Engine } from "./types.ts";
+
+export interface HistoryEngineDeps {
+  engine: Engine;
+  history: HistoryStore | null;
+  idempotency: IdempotencyStore;
+  log: Logger;
+  metrics: Metrics;
+  /** Called once when the engine closes (the history's Redis connection). */
+  onClose?: () => Promise<void>;
+}
+
+export function withHistory({ engine, history, idempotency, log, metrics, onClose }: HistoryEngineDeps): Engine {
+  let failing = 0;
+  return {
+    kind: engine.kind,
+    nodes: engine.nodes,
+    history: history ?? undefined,
+    async publish(msg, source) {
+      const key = msg.idempotencyKey;
+      if (key !== undefined) {
+        let first: boolean;
+        try {
+          first = await idempotency.claim(key);
+        } catch (e) {
+          throw new EngineUnavailable(`cannot check the idempotency key: ${(e as Error).message}`);
+        }
+        if (!first) {
+          metrics.inc("ws_emit_emits_duplicate_total");
+          return { delivered: 0, cluster: null, duplicate: true };
+        }
+      }
+      if (history && msg.rooms !== null) {
+        try {
+          msg.positions = await history.append(msg);
+          if (failing > 0) {
+            log.info(`history writes work again (${failing} emit(s) went out without a position meanwhile)`);
+            failing = 0;
+          }
+        } catch (e) {
+          // Delivered live all the same; a client that was away meanwhile is told it cannot
+          // resume (its next event's id is not the one after its last), never given a hole.
+          metrics.inc("ws_emit_history_errors_total", { op: "append" });
+          if (failing++ === 0) log.warn(`history write failed, emits go out without a position until it works: ${(e as Error).message}`);
+        }
+      }
+      try {
+        const r = await engine.publish(msg, source);
+        return msg.positions ? { ...r, positions: msg.positions } : r;
+      } catch (e) {
+        if (key !== undefined) await idempotency.release(key).catch(() => {});
+        throw e;
+      }
+    },
+    roomspaceSecret: (name) => engine.roomspaceSecret(name),
+    setRoomspaceSecret: (name, secret) => engine.setRoomspaceSecret(name, secret),
+    ready: () => engine.ready(),
+    async close() {
+      await engine.close();
+      await history?.close();
+      idempotency.close();
+      await onClose?.();
+    },
+  };
+}
