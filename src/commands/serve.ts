@@ -3,6 +3,7 @@ import { createMemoryEngine } from "../engine/memory.ts";
 import { createRedisEngine } from "../engine/redis.ts";
 import type { Engine } from "../engine/types.ts";
 import { addHistory } from "../engine/history-setup.ts";
+import { createIngestDelivery } from "../ingest/ingest-claim.ts";
 import { createHub } from "../core/hub.ts";
 import { createLogger } from "../ops/log.ts";
 import { RAW_FORMATS, startRedisIngest } from "../ingest/redis-ingest.ts";
@@ -83,7 +84,7 @@ export default defineCommand({
       }
     }
     // What backends PUBLISH (Flask-SocketIO, JSON, socket.io emitter), delivered locally only.
-    const ingest = config.redis ? startRedisIngest({ url: config.redis, config, log, metrics, deliver: (m) => hub.deliver(m) }) : null;
+    const ingest = config.redis ? startRedisIngest({ url: config.redis, config, log, metrics, deliver: createIngestDelivery(hub, engine, log) }) : null;
     if (ingest) {
       // wsify and webdis clients listen on plain Redis channels: subscribe while any local client does.
       const refs = new Map<string, number>();

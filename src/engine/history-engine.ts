@@ -31,7 +31,7 @@ export function withHistory({ engine, history, idempotency, log, metrics, onClos
       if (key !== undefined) {
         let first: boolean;
         try {
-          first = await idempotency.claim(key);
+          first = await idempotency.claim(key, msg.idempotencyTtlMs);
         } catch (e) {
           throw new EngineUnavailable(`cannot check the idempotency key: ${(e as Error).message}`);
         }

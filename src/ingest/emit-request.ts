@@ -6,6 +6,7 @@
  */
 import { parseNamespace, parseRoom } from "../core/rooms.ts";
 import type { EmitMessage } from "../core/message.ts";
+import { parseIdempotencyKey } from "../engine/idempotency.ts";
 
 export const MAX_EVENT_LENGTH = 200;
 export const MAX_ROOMS_PER_EMIT = 1000;
@@ -72,7 +73,12 @@ export function parseEmit(x: unknown): EmitParse {
     args = o.args;
   } else args = o.data === undefined ? [] : [o.data];
 
+  // history (issue 13): a repeat of this key within --idempotency-window is not delivered.
+  const key = parseIdempotencyKey(o.idempotency_key);
+  if (!key.ok) return { ok: false, error: key.error };
+
   const value: EmitMessage = { event: o.event as string, args, namespace: ns.ns, rooms };
   if (except) value.except = except;
+  if (key.value !== undefined) value.idempotencyKey = key.value;
   return { ok: true, value, secret: o.secret };
 }

@@ -1,0 +1,138 @@
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { formatPosition, formatPositionList, MAX_POSITION_LENGTH, newEpoch, parsePosition, parsePositionList } from "../../src/core/history-id.ts";
+import { decideRead } from "../../src/engine/history.ts";
+import { createMemoryHistory } from "../../src/engine/history-memory.ts";
+import { createMemoryIdempotency, parseIdempotencyKey } from "../../src/engine/idempotency.ts";
+import { decodeFanout, encodeEmit } from "../../src/engine/fanout-codec.ts";
+import { nativeFormat } from "../../src/protocols/native/codec.ts";
+import { coveredBy, nativeFrameId } from "../../src/protocols/resume-seam.ts";
+import { createSseFormat, splitMarked } from "../../src/protocols/sse/codec.ts";
+import type { EmitMessage } from "../../src/core/message.ts";
+
+const msg = (data: unknown, rooms: string[] | null = ["r"]): EmitMessage => ({ event: "e", args: [data], namespace: "/", rooms });
+
+describe("positions (client text: strict and bounded)", () => {
+  test("round trip", () => {
+    const e = newEpoch();
+    expect(e).toMatch(/^[0-9a-z]{10}$/);
+    expect(newEpoch()).not.toBe(e);
+    expect(parsePosition(formatPosition({ epoch: e, offset: 42 }))).toEqual({ ok: true, value: { epoch: e, offset: 42 } });
+  });
+  test("refuses anything else", () => {
+    for (const bad of ["", "a", "a-", "-1", "A-1", "a-01", "a--1", "a-1.5", "a-1 ", " a-1", "a-1\n", "a-9999999999999999", "abcdefghijklmnopq-1", "a-1-2", 5, null, {}, ["a-1"]])
+      expect(parsePosition(bad).ok).toBe(false);
+    expect(parsePosition("x".repeat(10_000)).ok).toBe(false);
+  });
+  test("never throws, accepts only what it could have written", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 60 }), (s) => {
+        const p = parsePosition(s);
+        if (p.ok) expect(formatPosition(p.value)).toBe(s);
+        expect(s.length <= MAX_POSITION_LENGTH || !p.ok).toBe(true);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+  test("SSE lists: one entry per room, empty for unknown", () => {
+    const list = [{ epoch: "ab", offset: 3 }, null, { epoch: "cd", offset: 0 }];
+    const text = formatPositionList(list);
+    expect(text).toBe("ab-3,,cd-0");
+    expect(parsePositionList(text, 3)).toEqual({ ok: true, value: list });
+    expect(parsePositionList(text, 2).ok).toBe(false);
+    expect(parsePositionList("3f2a9c1b-17", 1).ok).toBe(true); // an old SSE id parses, and its epoch is unknown
+    expect(parsePositionList("ab-3,".repeat(10_000), 2).ok).toBe(false);
+    fc.assert(fc.property(fc.string({ maxLength: 200 }), fc.integer({ min: 1, max: 5 }), (s, n) => void parsePositionList(s, n)), { numRuns: 10_000 });
+  });
+});
+
+describe("decideRead: when is a gap provably closed", () => {
+  const top = { epoch: "e", offset: 10 };
+  const events = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ offset: from + i, msg: msg(from + i) }));
+  test("cases", () => {
+    expect(decideRead(top, null, 5, () => null).events).toEqual([]);
+    expect(decideRead(top, { epoch: "e", offset: 10 }, 5, () => null).events).toEqual([]);
+    expect(decideRead(top, { epoch: "e", offset: 7 }, 5, events)!.events!.map((e) => e.offset)).toEqual([8, 9, 10]);
+    expect(decideRead(top, { epoch: "x", offset: 7 }, 5, events).events).toBeNull(); // other epoch
+    expect(decideRead(top, { epoch: "e", offset: 11 }, 5, events).events).toBeNull(); // from the future
+    expect(decideRead(top, { epoch: "e", offset: 4 }, 5, events).events).toBeNull(); // more than the size behind
+    expect(decideRead(top, { epoch: "e", offset: 7 }, 5, () => null).events).toBeNull(); // trimmed
+    expect(decideRead(top, { epoch: "e", offset: 7 }, 5, (f, c) => events(f + 1, c - 1)).events).toBeNull(); // hole at the start
+  });
+});
+
+describe("memory history", () => {
+  test("offsets per room, replay, size and TTL", async () => {
+    let t = 1000;
+    const h = createMemoryHistory({ size: 3, ttlMs: 100 }, () => t);
+    const empty = await h.read("/", "r", null);
+    expect(empty.top.offset).toBe(0);
+    const p1 = await h.append(msg(1, ["r", "s"]));
+    const p2 = await h.append(msg(2, ["r"]));
+    expect(p1.get("r")).toEqual({ epoch: empty.top.epoch, offset: 1 });
+    expect(p1.get("s")!.offset).toBe(1);
+    expect(p2.get("r")!.offset).toBe(2);
+    const r = await h.read("/", "r", { epoch: empty.top.epoch, offset: 0 });
+    expect(r.events!.map((e) => e.msg.args[0])).toEqual([1, 2]);
+    for (let i = 3; i <= 5; i++) await h.append(msg(i, ["r"]));
+    expect((await h.read("/", "r", { epoch: empty.top.epoch, offset: 1 })).events).toBeNull(); // 4 behind, size 3
+    expect((await h.read("/", "r", { epoch: empty.top.epoch, offset: 2 })).events!.map((e) => e.offset)).toEqual([3, 4, 5]);
+    t += 101;
+    expect((await h.read("/", "r", { epoch: empty.top.epoch, offset: 4 })).events).toBeNull(); // expired
+    expect((await h.read("/", "r", { epoch: empty.top.epoch, offset: 5 })).events).toEqual([]); // at the top: nothing missed
+    expect((await h.read("/", "r", { epoch: "zzz", offset: 5 })).events).toBeNull();
+    await h.append(msg(6, null)); // broadcasts are not kept
+    expect((await h.read("/", "r", null)).top.offset).toBe(5);
+    await h.close();
+  });
+  test("a new process is a new epoch", async () => {
+    const a = createMemoryHistory({ size: 3, ttlMs: 1000 });
+    const b = createMemoryHistory({ size: 3, ttlMs: 1000 });
+    expect((await a.read("/", "r", null)).top.epoch).not.toBe((await b.read("/", "r", null)).top.epoch);
+    await a.close();
+    await b.close();
+  });
+});
+
+describe("idempotency", () => {
+  test("a key is taken once per window", async () => {
+    let t = 0;
+    const s = createMemoryIdempotency(1000, () => t);
+    expect(await s.claim("k")).toBe(true);
+    expect(await s.claim("k")).toBe(false);
+    t = 1000;
+    expect(await s.claim("k")).toBe(true);
+    await s.release("k");
+    expect(await s.claim("k")).toBe(true);
+    s.close();
+    expect(parseIdempotencyKey("x".repeat(201)).ok).toBe(false);
+    expect(parseIdempotencyKey(5).ok).toBe(false);
+    expect(parseIdempotencyKey(undefined)).toEqual({ ok: true, value: undefined });
+  });
+});
+
+describe("positions on the wire", () => {
+  const m: EmitMessage = { ...msg({ id: "x-1" }, ["a", "b"]), positions: new Map([["a", { epoch: "ep", offset: 7 }], ["b", { epoch: "eq", offset: 2 }]]) };
+  test("native frames carry their room's id, last", () => {
+    const f = nativeFormat.encode(m, "b");
+    expect(JSON.parse(f)).toEqual({ type: "event", room: "b", event: "e", data: { id: "x-1" }, id: "eq-2" });
+    expect(nativeFrameId(f)).toBe("eq-2");
+    expect(nativeFrameId(nativeFormat.encode({ ...m, positions: undefined }, "b"))).toBeNull(); // data's own "id" is not ours
+    expect(coveredBy("eq-2", { epoch: "eq", offset: 2 })).toBe(true);
+    expect(coveredBy("eq-3", { epoch: "eq", offset: 2 })).toBe(false);
+    expect(coveredBy("ex-1", { epoch: "eq", offset: 2 })).toBe(false);
+  });
+  test("SSE frames carry a private header the stream replaces", () => {
+    const f = createSseFormat().encode(m, "a");
+    expect(splitMarked(f)).toEqual({ position: "ep-7", room: "a", text: 'event: e\ndata: {"id":"x-1"}\n\n' });
+    expect(createSseFormat().encode(msg(1), "r")).toBe("event: e\ndata: 1\n\n");
+  });
+  test("the fan-out carries positions (and a split part keeps its rooms')", () => {
+    const d = decodeFanout(encodeEmit("n1", m));
+    expect(d.ok && d.value.kind === "emit" && [...d.value.msg.positions!]).toEqual([...m.positions!]);
+    const part = decodeFanout(encodeEmit("n1", { ...m, rooms: ["b"] }));
+    expect(part.ok && part.value.kind === "emit" && [...part.value.msg.positions!]).toEqual([["b", { epoch: "eq", offset: 2 }]]);
+    expect(decodeFanout(JSON.stringify(["e", "n", "e", "/", ["a"], [], null, null, null, { pos: ["bad id"] }])).ok).toBe(false);
+    expect(decodeFanout(JSON.stringify(["e", "n", "e", "/", ["a"], [], null, null, null, { pos: ["a-1", "b-2"] }])).ok).toBe(false);
+  });
+});
