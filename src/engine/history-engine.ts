@@ -8,24 +8,27 @@ import type { Logger } from "../ops/log.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { HistoryStore } from "./history.ts";
 import type { IdempotencyStore } from "./idempotency.ts";
+import type { SioSessionStore } from "./sio-sessions.ts";
 import { EngineUnavailable, type Engine } from "./types.ts";
 
 export interface HistoryEngineDeps {
   engine: Engine;
   history: HistoryStore | null;
   idempotency: IdempotencyStore;
+  sioSessions?: SioSessionStore;
   log: Logger;
   metrics: Metrics;
   /** Called once when the engine closes (the history's Redis connection). */
   onClose?: () => Promise<void>;
 }
 
-export function withHistory({ engine, history, idempotency, log, metrics, onClose }: HistoryEngineDeps): Engine {
+export function withHistory({ engine, history, idempotency, sioSessions, log, metrics, onClose }: HistoryEngineDeps): Engine {
   let failing = 0;
   return {
     kind: engine.kind,
     nodes: engine.nodes,
     history: history ?? undefined,
+    sioSessions: history ? sioSessions : undefined,
     async publish(msg, source) {
       const key = msg.idempotencyKey;
       if (key !== undefined) {
@@ -69,6 +72,7 @@ export function withHistory({ engine, history, idempotency, log, metrics, onClos
       await engine.close();
       await history?.close();
       idempotency.close();
+      sioSessions?.close();
       await onClose?.();
     },
   };

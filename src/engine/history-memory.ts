@@ -1,7 +1,8 @@
 /**
  * In-memory room history: a ring of the last N events per room (one process, no Redis).
- * Rooms start in this process's epoch (a restart makes a new one, so positions from before
- * it never match). A room idle past HISTORY_META_TTL_MS is forgotten; once any room was, new
+ * Rooms start in an epoch drawn from this process's random one and the room's name (a
+ * restart makes new ones, so positions from before it never match, and a position of one
+ * room never matches another room). A room idle past HISTORY_META_TTL_MS is forgotten; once any room was, new
  * rooms get an epoch of their own, so a forgotten room that comes back cannot be taken for
  * its old self. Memory: N events per room written within the TTL, ~100 bytes per room idle.
  */
@@ -26,6 +27,7 @@ export function createMemoryHistory(opts: HistoryOptions, now: () => number = Da
   const { size, ttlMs } = opts;
   const rooms = new Map<string, Room>();
   const processEpoch = newEpoch();
+  const epochOf = (key: string) => BigInt(`0x${new Bun.CryptoHasher("sha256").update(`${processEpoch}|${key}`).digest("hex").slice(0, 16)}`).toString(36).padStart(10, "0").slice(-10);
   let forgot = false;
 
   function sweep() {
@@ -55,7 +57,7 @@ export function createMemoryHistory(opts: HistoryOptions, now: () => number = Da
       for (const room of msg.rooms) {
         const k = roomKey(msg.namespace, room);
         let r = rooms.get(k);
-        if (!r) rooms.set(k, (r = { epoch: forgot ? newEpoch() : processEpoch, top: 0, lastAt: t, ring: [] }));
+        if (!r) rooms.set(k, (r = { epoch: forgot ? newEpoch() : epochOf(k), top: 0, lastAt: t, ring: [] }));
         r.top++;
         r.lastAt = t;
         r.ring[r.top % size] = { offset: r.top, at: t, msg };
@@ -64,10 +66,11 @@ export function createMemoryHistory(opts: HistoryOptions, now: () => number = Da
       return out;
     },
     async read(namespace, room, since) {
-      // A room never written reads as offset 0 of the process epoch, and is not stored (clients
+      // A room never written reads as offset 0 of its epoch, and is not stored (clients
       // choose the rooms they read): its first event is offset 1 of that epoch unless a room
       // was forgotten meanwhile, and then the reader is told it cannot resume (never a hole).
-      const room_ = rooms.get(roomKey(namespace, room)) ?? { epoch: processEpoch, top: 0, lastAt: 0, ring: [] };
+      const k = roomKey(namespace, room);
+      const room_ = rooms.get(k) ?? { epoch: epochOf(k), top: 0, lastAt: 0, ring: [] };
       const oldest = now() - ttlMs;
       return decideRead({ epoch: room_.epoch, offset: room_.top }, since, size, (from, count) => {
         const got: StoredEvent[] = [];

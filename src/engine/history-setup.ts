@@ -8,13 +8,14 @@ import { createMemoryHistory } from "./history-memory.ts";
 import { createHistoryClient, createRedisHistory } from "./history-redis.ts";
 import { createMemoryIdempotency, createRedisIdempotency } from "./idempotency.ts";
 import type { Engine } from "./types.ts";
+import { createMemorySioSessions, createRedisSioSessions } from "./sio-sessions.ts";
 
 export function addHistory(engine: Engine, config: Config, log: Logger, metrics: Metrics): Engine {
   const opts = { size: config.history, ttlMs: config.historyTtlMs };
   if (!config.redis) {
     const history = config.history > 0 ? createMemoryHistory(opts) : null;
     if (history) log.info(`history: the last ${config.history} events of each room for ${config.historyTtlMs / 1000} s, in memory`);
-    return withHistory({ engine, history, idempotency: createMemoryIdempotency(config.idempotencyWindowMs), log, metrics });
+    return withHistory({ engine, history, idempotency: createMemoryIdempotency(config.idempotencyWindowMs), sioSessions: createMemorySioSessions(config.historyTtlMs), log, metrics });
   }
   const target = parseRedisTarget(config.redis);
   if (!target.ok) throw new Error(target.error);
@@ -25,6 +26,7 @@ export function addHistory(engine: Engine, config: Config, log: Logger, metrics:
     engine,
     history,
     idempotency: createRedisIdempotency(client, config.redisPrefix, config.idempotencyWindowMs),
+    sioSessions: createRedisSioSessions(client, config.redisPrefix, config.historyTtlMs),
     log,
     metrics,
     async onClose() {

@@ -2,6 +2,7 @@ import type { EmitMessage, IngestSource } from "../core/message.ts";
 import type { NodeRegistry } from "./node-registry.ts";
 import type { Position } from "../core/history-id.ts";
 import type { HistoryStore } from "./history.ts";
+import type { SioSessionStore } from "./sio-sessions.ts";
 
 /**
  * The engine carries emits between nodes and stores roomspace secrets.
@@ -21,6 +22,8 @@ export interface Engine {
   readonly nodes?: NodeRegistry;
   /** Room history (--history): where clients' positions are read back from (./history-engine.ts). */
   readonly history?: HistoryStore;
+  /** With history: Socket.IO sessions to recover after a reconnect (./sio-sessions.ts). */
+  readonly sioSessions?: SioSessionStore;
   /** false while the engine cannot fan out (Redis down or subscription dead). */
   ready(): boolean;
   close(): Promise<void>;
