@@ -212,3 +212,19 @@ describe("history lost (Redis restarted without persistence)", () => {
     es2.close();
   }, 30_000);
 });
+
+describe("examples/history/resume.sh (the commands of docs/history.md)", () => {
+  test("publish feedback, a duplicate, and an SSE resume from an id, with curl", async () => {
+    const { ROOT, cleanEnv } = await import("../helpers/server.ts");
+    const sh = Bun.spawn(["sh", `${ROOT}/examples/history/resume.sh`], { env: cleanEnv({ WS_EMIT_URL: a.url }), stdout: "pipe", stderr: "pipe" });
+    const out = await new Response(sh.stdout).text();
+    expect(await sh.exited).toBe(0);
+    const lines = out.split("\n");
+    expect(JSON.parse(lines[0]!).ids.demo).toMatch(/^[0-9a-z]+-\d+$/);
+    expect(JSON.parse(lines[1]!)).toMatchObject({ duplicate: true, delivered: 0 });
+    const stream = out.slice(out.indexOf("retry:"));
+    expect(stream).toContain('event: news\ndata: "third"');
+    expect(stream).not.toContain('"second"');
+    expect(stream).not.toContain('"first"');
+  });
+});
