@@ -43,17 +43,17 @@ function tcpProxy(port: number) {
               client.data.pending = [];
             },
             data: (_up, d) => void client.write(d),
-            close: () => client.end(),
-            error: () => client.end(),
+            close: () => void client.end(),
+            error: () => void client.end(),
           },
-        }).catch(() => client.end());
+        }).catch(() => void client.end());
       },
       data(client, d) {
         if (client.data.up) client.data.up.write(d);
         else client.data.pending.push(new Uint8Array(d));
       },
-      close: (client) => client.data.up?.end(),
-      error: (client) => client.data.up?.end(),
+      close: (client) => void client.data.up?.end(),
+      error: (client) => void client.data.up?.end(),
     },
   });
   return { url: `http://127.0.0.1:${server.port}`, setTarget: (p: number) => (target = p), stop: () => server.stop(true) };

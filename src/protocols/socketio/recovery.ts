@@ -128,7 +128,8 @@ export function createRecovery(ctx: Ctx, sessions: () => Sessions): Recovery {
       const mine = live.get(s)?.[ns];
       if (!mine || s.closed) return;
       const rooms = roomsOf(s.conn, ns).filter((r) => r !== mine.rec.sid);
-      const positions: Record<string, string> = {};
+      // Null prototype: a room may be named "__proto__".
+      const positions = Object.create(null) as Record<string, string>;
       for (const r of rooms) if (mine.rec.positions[r] !== undefined) positions[r] = mine.rec.positions[r]!;
       const rec: SioRecord = { sid: mine.rec.sid, namespace: ns, rooms, positions };
       if (joined === undefined || rooms.length !== 1 || positions[joined] !== undefined) return remember(s, ns, mine.pid, rec);
