@@ -17,11 +17,11 @@ const HISTORY = ["--history", "1000"];
 beforeAll(async () => {
   redis = await startRedis();
   b = await startNode(redis.url, HISTORY);
-});
+}, 30_000);
 afterAll(async () => {
   await b?.stop();
   await redis?.[Symbol.asyncDispose]();
-});
+}, 30_000);
 
 /** A TCP proxy on a free port whose backend can be switched; connections are cut when either side closes. */
 function tcpProxy(port: number) {

@@ -18,11 +18,11 @@ const HISTORY = ["--history", "1000", "--redis-canary", "300ms", "--redis-canary
 beforeAll(async () => {
   redis = await startRedis();
   [a, b] = await Promise.all([startNode(redis.url, HISTORY), startNode(redis.url, HISTORY)]);
-});
+}, 30_000);
 afterAll(async () => {
   await Promise.allSettled([a?.stop(), b?.stop()]);
   await redis?.[Symbol.asyncDispose]();
-});
+}, 30_000);
 
 const events = (c: TestWs, room: string) => c.received.filter((m) => m?.type === "event" && m.room === room);
 const waitData = (c: TestWs, room: string, data: number) => c.next((m) => m?.type === "event" && m.room === room && m.data === data, 10_000);
