@@ -157,3 +157,27 @@ describe("Socket.IO connection state recovery", () => {
     }
   }, 30_000);
 });
+
+describe("without Redis (in-memory history)", () => {
+  test("Socket.IO recovers on the same node", async () => {
+    const { startWsEmit } = await import("../helpers/server.ts");
+    await using s = await startWsEmit(["--history", "50"]);
+    const socket = io(s.url);
+    try {
+      await once(socket, "connect");
+      await socket.timeout(5000).emitWithAck("join", { room: "mem" });
+      const r = record(socket);
+      await emitRange(s.url, "mem", 1, 2);
+      await r.until(2);
+      const back = once(socket, "connect", 20_000);
+      socket.io.engine.close();
+      await emitRange(s.url, "mem", 3, 5);
+      await back;
+      expect(socket.recovered).toBe(true);
+      await r.until(5);
+      expect(r.got.map((a) => a[0])).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      socket.disconnect();
+    }
+  }, 30_000);
+});

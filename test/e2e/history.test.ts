@@ -228,3 +228,31 @@ describe("examples/history/resume.sh (the commands of docs/history.md)", () => {
     expect(stream).not.toContain('"first"');
   });
 });
+
+describe("without Redis (in-memory history)", () => {
+  test("native resume on the same node; after a restart (new epoch) recovered:false", async () => {
+    const { startWsEmit } = await import("../helpers/server.ts");
+    let s = await startWsEmit(["--history", "50"]);
+    try {
+      const c1 = await openWs(`${s.wsUrl}/ws?room=m`);
+      await c1.next((m) => m.type === "joined");
+      await emitRange(s.url, "m", 1, 2);
+      await waitData(c1, "m", 2);
+      c1.close();
+      await emitRange(s.url, "m", 3, 4);
+      const since = events(c1, "m").at(-1)!.id;
+      const c2 = await openWs(`${s.wsUrl}/ws?room=m&since=${since}`);
+      await waitData(c2, "m", 4);
+      expect(c2.received[0]).toMatchObject({ type: "joined", recovered: true });
+      expect(events(c2, "m").map((e) => e.data)).toEqual([3, 4]);
+      c2.close();
+      await s.stop();
+      s = await startWsEmit(["--history", "50"]);
+      const c3 = await openWs(`${s.wsUrl}/ws?room=m&since=${events(c2, "m").at(-1)!.id}`);
+      expect(await c3.next((m) => m.type === "joined")).toMatchObject({ recovered: false });
+      c3.close();
+    } finally {
+      await s.stop();
+    }
+  });
+});
