@@ -40,8 +40,6 @@ export interface EmitMessage {
   positions?: ReadonlyMap<string, Position>;
   /** The publisher's `idempotency_key`: a repeat within --idempotency-window is not delivered. */
   idempotencyKey?: string;
-  /** How long the key is remembered when not --idempotency-window (keys made for Redis-channel emits). */
-  idempotencyTtlMs?: number;
 }
 
 /** Where an emit came from (for metrics and logs). */

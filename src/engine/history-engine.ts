@@ -9,6 +9,7 @@ import type { Metrics } from "../ops/metrics.ts";
 import type { HistoryStore } from "./history.ts";
 import type { IdempotencyStore } from "./idempotency.ts";
 import type { SioSessionStore } from "./sio-sessions.ts";
+import type { IngestLease } from "./ingest-lease.ts";
 import { EngineUnavailable, type Engine, type PublishResult } from "./types.ts";
 import type { EmitMessage, IngestSource } from "../core/message.ts";
 
@@ -17,13 +18,14 @@ export interface HistoryEngineDeps {
   history: HistoryStore | null;
   idempotency: IdempotencyStore;
   sioSessions?: SioSessionStore;
+  ingestLease?: IngestLease;
   log: Logger;
   metrics: Metrics;
   /** Called once when the engine closes (the history's Redis connection). */
   onClose?: () => Promise<void>;
 }
 
-export function withHistory({ engine, history, idempotency, sioSessions, log, metrics, onClose }: HistoryEngineDeps): Engine {
+export function withHistory({ engine, history, idempotency, sioSessions, ingestLease, log, metrics, onClose }: HistoryEngineDeps): Engine {
   let failing = 0;
 
   async function publishWithHistory(msg: EmitMessage, source: IngestSource): Promise<PublishResult> {
@@ -31,7 +33,7 @@ export function withHistory({ engine, history, idempotency, sioSessions, log, me
     if (key !== undefined) {
       let first: boolean;
       try {
-        first = await idempotency.claim(key, msg.idempotencyTtlMs);
+        first = await idempotency.claim(key);
       } catch (e) {
         throw new EngineUnavailable(`cannot check the idempotency key: ${(e as Error).message}`);
       }
@@ -67,6 +69,7 @@ export function withHistory({ engine, history, idempotency, sioSessions, log, me
     nodes: engine.nodes,
     history: history ?? undefined,
     sioSessions: history ? sioSessions : undefined,
+    ingestLease: history ? ingestLease : undefined,
     publish(msg, source) {
       // Nothing to add (history off or a broadcast, and no key): the engine's own path, no extra await.
       if (msg.idempotencyKey === undefined && (!history || msg.rooms === null)) return engine.publish(msg, source);
@@ -76,6 +79,7 @@ export function withHistory({ engine, history, idempotency, sioSessions, log, me
     setRoomspaceSecret: (name, secret) => engine.setRoomspaceSecret(name, secret),
     ready: () => engine.ready(),
     async close() {
+      await ingestLease?.close();
       await engine.close();
       await history?.close();
       idempotency.close();

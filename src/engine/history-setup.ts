@@ -8,6 +8,7 @@ import { createMemoryHistory } from "./history-memory.ts";
 import { createHistoryClient, createRedisHistory } from "./history-redis.ts";
 import { createMemoryIdempotency, createRedisIdempotency } from "./idempotency.ts";
 import type { Engine } from "./types.ts";
+import { createIngestLease } from "./ingest-lease.ts";
 import { createMemorySioSessions, createRedisSioSessions } from "./sio-sessions.ts";
 
 export function addHistory(engine: Engine, config: Config, log: Logger, metrics: Metrics): Engine {
@@ -27,6 +28,7 @@ export function addHistory(engine: Engine, config: Config, log: Logger, metrics:
     history,
     idempotency: createRedisIdempotency(client, config.redisPrefix, config.idempotencyWindowMs),
     sioSessions: createRedisSioSessions(client, config.redisPrefix, config.historyTtlMs),
+    ingestLease: history ? createIngestLease(client, config.redisPrefix, log.withTag("history")) : undefined,
     log,
     metrics,
     async onClose() {

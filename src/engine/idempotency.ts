@@ -7,7 +7,7 @@ import type { Cluster, Redis } from "ioredis";
 
 export interface IdempotencyStore {
   /** true: first time within the window (go ahead); false: a repeat. Throws when the store cannot answer. */
-  claim(key: string, ttlMs?: number): Promise<boolean>;
+  claim(key: string): Promise<boolean>;
   /** Let a claimed key go again (the emit it guarded could not be published). */
   release(key: string): Promise<void>;
   close(): void;
@@ -54,7 +54,7 @@ export function createMemoryIdempotency(windowMs: number, now: () => number = Da
 export function createRedisIdempotency(client: Redis | Cluster, prefix: string, windowMs: number): IdempotencyStore {
   const k = (key: string) => `${prefix}:idem:${key}`;
   return {
-    claim: async (key, ttlMs) => (await client.set(k(key), "1", "PX", ttlMs ?? windowMs, "NX")) === "OK",
+    claim: async (key) => (await client.set(k(key), "1", "PX", windowMs, "NX")) === "OK",
     release: async (key) => void (await client.del(k(key))),
     close() {},
   };

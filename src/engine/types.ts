@@ -24,6 +24,8 @@ export interface Engine {
   readonly history?: HistoryStore;
   /** With history: Socket.IO sessions to recover after a reconnect (./sio-sessions.ts). */
   readonly sioSessions?: SioSessionStore;
+  /** With history and Redis: whether this node publishes the Redis-channel emits (./ingest-lease.ts). */
+  readonly ingestLease?: { held(): boolean };
   /** false while the engine cannot fan out (Redis down or subscription dead). */
   ready(): boolean;
   close(): Promise<void>;

@@ -256,3 +256,31 @@ describe("without Redis (in-memory history)", () => {
     }
   });
 });
+
+describe("Redis-channel emits with history: one node publishes them (the ingest lease)", () => {
+  test("when that node dies, the other takes over and publishes what comes next, once", async () => {
+    await using r2 = await startRedis();
+    const n1 = await startNode(r2.url, HISTORY);
+    await n1.waitForLine(/this node now publishes the Redis-channel emits/);
+    const n2 = await startNode(r2.url, HISTORY);
+    try {
+      const c = await openWs(`${n2.wsUrl}/ws?room=lease`);
+      await c.next((m) => m.type === "joined");
+      const pub = (data: number) => redisCli(r2.port, "PUBLISH", "ws-emit", JSON.stringify({ event: "n", room: "lease", data }));
+      await pub(1);
+      await waitData(c, "lease", 1);
+      const from = n2.lines.length;
+      await n1.stop("SIGKILL");
+      await n2.waitForLine(/this node now publishes the Redis-channel emits/, 10_000, from);
+      await pub(2);
+      await pub(3);
+      await waitData(c, "lease", 3);
+      const got = events(c, "lease");
+      expect(got.map((e) => e.data)).toEqual([1, 2, 3]);
+      expect(got.every((e) => /^[0-9a-z]+-\d+$/.test(e.id))).toBe(true);
+      c.close();
+    } finally {
+      await Promise.allSettled([n1.stop(), n2.stop()]);
+    }
+  }, 30_000);
+});
