@@ -19,13 +19,15 @@ export interface HistoryEngineDeps {
   idempotency: IdempotencyStore;
   sioSessions?: SioSessionStore;
   ingestLease?: IngestLease;
+  /** The history's own Redis connection is up (a node that cannot read or write history is not ready). */
+  storeReady?: () => boolean;
   log: Logger;
   metrics: Metrics;
   /** Called once when the engine closes (the history's Redis connection). */
   onClose?: () => Promise<void>;
 }
 
-export function withHistory({ engine, history, idempotency, sioSessions, ingestLease, log, metrics, onClose }: HistoryEngineDeps): Engine {
+export function withHistory({ engine, history, idempotency, sioSessions, ingestLease, storeReady, log, metrics, onClose }: HistoryEngineDeps): Engine {
   let failing = 0;
 
   async function publishWithHistory(msg: EmitMessage, source: IngestSource): Promise<PublishResult> {
@@ -77,7 +79,7 @@ export function withHistory({ engine, history, idempotency, sioSessions, ingestL
     },
     roomspaceSecret: (name) => engine.roomspaceSecret(name),
     setRoomspaceSecret: (name, secret) => engine.setRoomspaceSecret(name, secret),
-    ready: () => engine.ready(),
+    ready: () => engine.ready() && (storeReady?.() ?? true),
     async close() {
       await ingestLease?.close();
       await engine.close();

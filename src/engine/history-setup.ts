@@ -28,6 +28,7 @@ export function addHistory(engine: Engine, config: Config, log: Logger, metrics:
     history,
     idempotency: createRedisIdempotency(client, config.redisPrefix, config.idempotencyWindowMs),
     sioSessions: createRedisSioSessions(client, config.redisPrefix, config.historyTtlMs),
+    storeReady: () => client.status === "ready",
     ingestLease: history ? createIngestLease(client, config.redisPrefix, log.withTag("history")) : undefined,
     log,
     metrics,

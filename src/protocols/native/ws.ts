@@ -112,6 +112,11 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, x: unknow
     }
     const caught = seam.end();
     if (conn.closed) return;
+    // Joined meanwhile by another path (a `join` frame for a room of the URL): already live.
+    if (conn.topics?.includes(topicOf(NATIVE_FORMAT_ID, NS, room))) {
+      ws.send(encodeReply("joined", room, id));
+      return;
+    }
     if (caught === null) {
       // More live events came during the read than it could hold: start over elsewhere.
       ws.close(CLOSE.TRY_AGAIN, "too many events while resuming");

@@ -12,7 +12,8 @@ import { atPosition, leftOut } from "../resume-seam.ts";
 
 export interface ResumeTarget {
   done(): boolean;
-  cutOff(): void;
+  /** The history could not be read: end the stream (the client reconnects and tries again). */
+  fail(): void;
   /**
    * @param gap the `event: gap` frame, or null
    * @param first the replayed frames (with their position headers), oldest first per room
@@ -63,7 +64,7 @@ export function resumeStream(ctx: Ctx, rooms: string[], lastEventId: string | nu
       // The history cannot answer: the client reconnects (EventSource does) and tries again.
       ctx.metrics.inc("ws_emit_history_errors_total", { op: "read" });
       ctx.log.warn(`SSE resume: room history unreachable: ${(e as Error).message}`);
-      target.cutOff();
+      target.fail();
     });
 }
 

@@ -265,6 +265,7 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
       if (done) return;
       if (held !== null) {
         if (held.length >= config.history + 10_000) return cutOff();
+        // (the cap: more live frames during one history read than any replay could hold)
         held.push(textOf(encoded));
         return;
       }
@@ -325,7 +326,8 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
   if (opts.resume) {
     resumeStream(ctx, rooms, opts.resume.lastEventId, formatId, {
       done: () => done,
-      cutOff,
+      // The history cannot answer: end the stream; EventSource comes back with its Last-Event-ID.
+      fail: () => stream.end("room history unavailable, reconnect"),
       goLive(gap: string | null, first: string[], start: Array<Position | null>, tops: Position[]) {
         const caught = held ?? [];
         held = null;
