@@ -136,3 +136,49 @@ describe("positions on the wire", () => {
     expect(decodeFanout(JSON.stringify(["e", "n", "e", "/", ["a"], [], null, null, null, { pos: ["a-1", "b-2"] }])).ok).toBe(false);
   });
 });
+
+describe("the seam between replay and live (hub with sinks, no server)", () => {
+  const { createHub } = require("../../src/core/hub.ts") as typeof import("../../src/core/hub.ts");
+  const { openSeam, finishSeam, trackLiveTops } = require("../../src/protocols/resume-seam.ts") as typeof import("../../src/protocols/resume-seam.ts");
+  const at = (n: number): EmitMessage => ({ ...msg(n), positions: new Map([["r", { epoch: "ep", offset: n }]]) });
+  test("an event the read saw but whose live delivery comes after the read is not sent twice", async () => {
+    const hub = createHub(() => undefined);
+    hub.addFormat(nativeFormat);
+    trackLiveTops(hub);
+    hub.deliver(at(1));
+    const seam = openSeam(hub, "n", "/", "r", 100);
+    hub.deliver(at(2)); // during the read
+    // The read came back with top 3: event 3 is written, its live delivery still on its way.
+    const sent: number[] = [];
+    let subscribed = false;
+    const done = finishSeam(hub, seam, seam.take()!, "/", "r", { epoch: "ep", offset: 3 }, {
+      idOf: (f) => nativeFrameId(f as string),
+      forward: (f) => sent.push(JSON.parse(f as string).data),
+      subscribe: () => (subscribed = true),
+    });
+    expect(sent).toEqual([]); // 2 was covered by the replay
+    expect(subscribed).toBe(false); // live has not reached 3 yet
+    hub.deliver(at(3)); // covered: not forwarded; live has reached the top
+    await done;
+    expect(subscribed).toBe(true);
+    hub.deliver(at(4)); // the seam is closed: the subscription takes it from here
+    expect(sent).toEqual([]);
+  });
+  test("events after the top that come before live reaches it are forwarded, once", async () => {
+    const hub = createHub(() => undefined);
+    hub.addFormat(nativeFormat);
+    trackLiveTops(hub);
+    const seam = openSeam(hub, "n", "/", "r", 100);
+    const sent: number[] = [];
+    const done = finishSeam(hub, seam, seam.take()!, "/", "r", { epoch: "ep", offset: 2 }, {
+      idOf: (f) => nativeFrameId(f as string),
+      forward: (f) => sent.push(JSON.parse(f as string).data),
+      subscribe: () => {},
+    });
+    hub.deliver(at(1));
+    hub.deliver(at(2));
+    hub.deliver(at(3)); // same tick as 2: still through the seam, not yet subscribed
+    await done;
+    expect(sent).toEqual([3]);
+  });
+});

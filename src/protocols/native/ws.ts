@@ -7,7 +7,7 @@ import { queuedFrames } from "../frame-queue.ts";
 import { DEFAULT_NAMESPACE, parseRoom } from "../../core/rooms.ts";
 import { encodeError, encodeReply, NATIVE_FORMAT_ID, nativeFormat, parseClientFrame } from "./codec.ts";
 import { formatPosition, parsePosition, type Position } from "../../core/history-id.ts";
-import { atPosition, coveredBy, leftOut, nativeFrameId, openSeam } from "../resume-seam.ts";
+import { atPosition, finishSeam, leftOut, nativeFrameId, openSeam, trackLiveTops } from "../resume-seam.ts";
 import { topicOf } from "../../core/hub.ts";
 import { isWsifyFrame } from "../compat/wsify/codec.ts";
 
@@ -48,6 +48,7 @@ interface NativeOpenState {
 /** @param wsify takes over a connection whose frames are wsify commands (same /ws path). */
 export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, x: unknown): void }): WsProtocol {
   const { hub, metrics, config } = ctx;
+  if (ctx.engine.history) trackLiveTops(hub);
 
   function fail(ws: WS, code: string, message: string, room?: unknown, id?: unknown, reason?: string) {
     metrics.inc("ws_emit_client_errors_total", { code });
@@ -110,30 +111,34 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, x: unknow
       fail(ws, "unavailable", `room history unreachable: ${(e as Error).message}`, room, id);
       return;
     }
-    const caught = seam.end();
-    if (conn.closed) return;
+    // Caught so far; the seam stays open (piped) until live delivery reaches the replay's top.
+    const caught = seam.take();
+    if (conn.closed) return void seam.end();
     // Joined meanwhile by another path (a `join` frame for a room of the URL): already live.
     if (conn.topics?.includes(topicOf(NATIVE_FORMAT_ID, NS, room))) {
+      seam.end();
       ws.send(encodeReply("joined", room, id));
       return;
     }
     if (caught === null) {
+      seam.end();
       // More live events came during the read than it could hold: start over elsewhere.
       ws.close(CLOSE.TRY_AGAIN, "too many events while resuming");
       return;
     }
-    joinRoom(hub, conn, { ws }, NATIVE_FORMAT_ID, NS, room, config.maxRoomsPerConnection);
     metrics.inc("ws_emit_resumes_total", { transport: "native", result: since === null ? "fresh" : read.events ? "recovered" : "gap" });
     ws.send(encodeReply("joined", room, id, { recovered: since === null ? undefined : read.events !== null, position: formatPosition(read.top) }));
-    const mine = new Set(roomsOf(conn, NS));
+    const mine = new Set([...roomsOf(conn, NS), room]);
     for (const e of read.events ?? []) {
       if (leftOut(e.msg, NATIVE_FORMAT_ID, (r) => mine.has(r))) continue;
       ws.send(nativeFormat.encode(atPosition(e.msg, room, { epoch: read.top.epoch, offset: e.offset }), room));
     }
-    for (const f of caught) {
-      const text = typeof f === "string" ? f : f.parts[0];
-      if (!coveredBy(nativeFrameId(text), read.top)) ws.send(text);
-    }
+    // Later frames of this client wait until then (leave, join), so they apply in order.
+    await finishSeam(hub, seam, caught, NS, room, read.top, {
+      idOf: (f) => nativeFrameId(typeof f === "string" ? f : f.parts[0]),
+      forward: (f) => void (!conn.closed && ws.send(typeof f === "string" ? f : f.parts[0])),
+      subscribe: () => void (!conn.closed && joinRoom(hub, conn, { ws }, NATIVE_FORMAT_ID, NS, room, config.maxRoomsPerConnection)),
+    });
   }
 
 

@@ -18,7 +18,7 @@ import { textOf, type Encoded } from "../../core/hub.ts";
 import { sendEncoded } from "../../core/hub-frames.ts";
 import type { SioRecord } from "../../engine/sio-sessions.ts";
 import type { Ctx } from "../../server/context.ts";
-import { atPosition, coveredBy, leftOut, openSeam } from "../resume-seam.ts";
+import { atPosition, finishSeam, leftOut, openSeam, trackLiveTops } from "../resume-seam.ts";
 import { encodeConnect, sioFormat, sioFrameOffset, SIO_FORMAT_ID } from "./codec.ts";
 import type { Session, Sessions } from "./session.ts";
 
@@ -39,6 +39,7 @@ export function createRecovery(ctx: Ctx, sessions: () => Sessions): Recovery {
   const history = ctx.engine.history!;
   const store = ctx.engine.sioSessions!;
   const log = (e: unknown) => ctx.log.warn(`socket.io recovery: ${(e as Error).message}`);
+  trackLiveTops(hub);
 
   // Records of live sessions outlive their node by the window: touched a few times per window.
   const timer = setInterval(() => {
@@ -95,20 +96,26 @@ export function createRecovery(ctx: Ctx, sessions: () => Sessions): Recovery {
     }
     const seam = openSeam(hub, SIO_FORMAT_ID, ns, room, config.history + 10_000);
     const read = await history.read(ns, room, since).catch((e) => (log(e), null));
-    const caught = seam.end();
-    if (s.closed || ns in s.namespaces) return;
-    if (!read || read.events === null || caught === null) return fresh(s, ns, setup, "gap");
-    // One synchronous step from here: the answer, the replay, what came meanwhile, then live.
+    const caught = seam.take();
+    if (s.closed || ns in s.namespaces || !read || read.events === null || caught === null) {
+      seam.end();
+      if (s.closed || ns in s.namespaces) return;
+      return fresh(s, ns, setup, "gap");
+    }
+    // The answer, the replay, what came meanwhile, then live (../resume-seam.ts).
     setup(sid);
-    joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, room, config.maxRoomsPerConnection);
     sessions().send(s, encodeConnect(ns, sid, pid));
     for (const e of read.events) {
       if (leftOut(e.msg, SIO_FORMAT_ID, (r) => r === room)) continue;
       deliver(s, sioFormat.encode(atPosition(e.msg, room, { epoch: read.top.epoch, offset: e.offset }), room));
     }
-    for (const f of caught) if (!coveredBy(sioFrameOffset(textOf(f)), read.top)) deliver(s, f);
     metrics.inc("ws_emit_resumes_total", { transport: "socketio", result: "recovered" });
     remember(s, ns, pid, { sid, namespace: ns, rooms: [room], positions: { [room]: formatPosition(read.top) } });
+    await finishSeam(hub, seam, caught, ns, room, read.top, {
+      idOf: (f) => sioFrameOffset(textOf(f)),
+      forward: (f) => void (!s.closed && deliver(s, f)),
+      subscribe: () => void (!s.closed && joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, room, config.maxRoomsPerConnection)),
+    });
   }
 
   return {

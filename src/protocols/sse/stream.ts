@@ -250,12 +250,16 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
   const roomIndex = opts.resume ? new Map(rooms.map((r, i) => [r, i] as const)) : null;
   const positions: string[] = rooms.map(() => "");
   let held: string[] | null = opts.resume ? [] : null;
-  /** Replace a frame's position header by this stream's `id:` line. */
+  /** Each room's top as read at the resume: a live frame at or before it was replayed already. */
+  let resumedTops: Position[] | null = null;
+  /** Replace a frame's position header by this stream's `id:` line; "" for a frame the replay covered. */
   function stamp(frame: string): string {
     const m = splitMarked(frame);
     if (m.position === null) return frame;
     const i = roomIndex?.get(m.room);
     if (i === undefined) return m.text;
+    // The history is written before the fan-out: an event the read saw may still come live.
+    if (resumedTops && coveredPosition(m.position, resumedTops[i]!)) return "";
     positions[i] = m.position;
     return `id: ${positions.join(",")}\n${m.text}`;
   }
@@ -270,6 +274,7 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
         return;
       }
       const frame = stamp(textOf(encoded));
+      if (frame === "") return;
       // While blocked, frames go to the capped queue one by one (the cap is checked per frame).
       if (blocked) return send(frame);
       if (!wroteThisTick) {
@@ -336,14 +341,10 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
         start.forEach((p, i) => (positions[i] = p ? formatPosition(p) : ""));
         const replayed = first.map(stamp).join("");
         tops.forEach((p, i) => (positions[i] = formatPosition(p)));
+        resumedTops = tops;
         send(`${gap ?? ""}${replayed}id: ${positions.join(",")}\n\n`);
-        for (const f of caught) {
-          const m = splitMarked(f);
-          const i = m.position === null ? undefined : roomIndex!.get(m.room);
-          // Covered by the replay (at or before the top read): already sent.
-          if (i !== undefined && coveredPosition(m.position!, tops[i]!)) continue;
-          sink.send(f);
-        }
+        // Those covered by the replay are dropped by stamp().
+        for (const f of caught) sink.send(f);
       },
     });
   }
