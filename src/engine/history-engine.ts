@@ -66,19 +66,17 @@ export function withHistory({ engine, history, idempotency, sioSessions, ingestL
     }
   }
 
-  return {
-    kind: engine.kind,
-    nodes: engine.nodes,
+  // Everything else the engine offers (and will offer) passes through: the wrapper inherits it.
+  const wrapped = Object.create(engine) as Engine;
+  return Object.assign(wrapped, {
     history: history ?? undefined,
     sioSessions: history ? sioSessions : undefined,
     ingestLease: history ? ingestLease : undefined,
-    publish(msg, source) {
+    publish(msg: EmitMessage, source: IngestSource) {
       // Nothing to add (history off or a broadcast, and no key): the engine's own path, no extra await.
       if (msg.idempotencyKey === undefined && (!history || msg.rooms === null)) return engine.publish(msg, source);
       return publishWithHistory(msg, source);
     },
-    roomspaceSecret: (name) => engine.roomspaceSecret(name),
-    setRoomspaceSecret: (name, secret) => engine.setRoomspaceSecret(name, secret),
     ready: () => engine.ready() && (storeReady?.() ?? true),
     async close() {
       await ingestLease?.close();
@@ -88,5 +86,5 @@ export function withHistory({ engine, history, idempotency, sioSessions, ingestL
       sioSessions?.close();
       await onClose?.();
     },
-  };
+  });
 }

@@ -26,6 +26,11 @@ export interface Engine {
   readonly sioSessions?: SioSessionStore;
   /** With history and Redis: whether this node publishes the Redis-channel emits (./ingest-lease.ts). */
   readonly ingestLease?: { held(): boolean };
+  /**
+   * Resolves when this node receives the room's emits from other nodes (main's interest-based
+   * partitions); undefined: nothing to wait for. History joins await it before reading.
+   */
+  prepareJoin?(namespace: string, room: string): Promise<void> | undefined;
   /** false while the engine cannot fan out (Redis down or subscription dead). */
   ready(): boolean;
   close(): Promise<void>;

@@ -101,6 +101,9 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, x: unknow
       fail(ws, "too_many_rooms", `at most ${config.maxRoomsPerConnection} rooms per connection`, room, id);
       return;
     }
+    // This node must get the room's live emits before the read, or the seam could miss one.
+    await ctx.engine.prepareJoin?.(NS, room);
+    if (conn.closed) return;
     const seam = openSeam(hub, NATIVE_FORMAT_ID, NS, room, config.history + 10_000);
     let read;
     try {

@@ -94,6 +94,9 @@ export function createRecovery(ctx: Ctx, sessions: () => Sessions): Recovery {
       metrics.inc("ws_emit_resumes_total", { transport: "socketio", result: "recovered" });
       return remember(s, ns, pid, { ...rec!, sid });
     }
+    // This node must get the room's live emits before the read, or the seam could miss one.
+    await ctx.engine.prepareJoin?.(ns, room);
+    if (s.closed || ns in s.namespaces) return;
     const seam = openSeam(hub, SIO_FORMAT_ID, ns, room, config.history + 10_000);
     const read = await history.read(ns, room, since).catch((e) => (log(e), null));
     const caught = seam.take();
