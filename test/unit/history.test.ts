@@ -182,3 +182,23 @@ describe("the seam between replay and live (hub with sinks, no server)", () => {
     expect(sent).toEqual([3]);
   });
 });
+
+describe("config", () => {
+  const { resolveConfig } = require("../../src/core/config.ts") as typeof import("../../src/core/config.ts");
+  const cfg = (flags: Record<string, string[]>, env: Record<string, string> = {}) => resolveConfig({ flags, env, file: null });
+  test("--history, --history-ttl, --idempotency-window, and --sse-history as an alias", () => {
+    const d = cfg({});
+    expect(d.ok && [d.config.history, d.config.historyTtlMs, d.config.idempotencyWindowMs]).toEqual([0, 300_000, 300_000]);
+    const c = cfg({ history: ["100"], "history-ttl": ["1m"], "idempotency-window": ["30s"] });
+    expect(c.ok && [c.config.history, c.config.historyTtlMs, c.config.idempotencyWindowMs]).toEqual([100, 60_000, 30_000]);
+    const alias = cfg({ "sse-history": ["50"] });
+    expect(alias.ok && alias.config.history).toBe(50);
+    const both = cfg({ "sse-history": ["50"], history: ["7"] });
+    expect(both.ok && both.config.history).toBe(7);
+    const env = cfg({}, { WS_EMIT_HISTORY: "9" });
+    expect(env.ok && env.config.history).toBe(9);
+    const bad = cfg({ history: ["-1"], "history-ttl": ["soon"] });
+    expect(bad.ok).toBe(false);
+    expect(!bad.ok && bad.issues.join("\n")).toMatch(/--history:[\s\S]*--history-ttl:/);
+  });
+});
