@@ -17,7 +17,7 @@ import { sseAdapter } from "./protocols/sse/index.ts";
 import type { Adapter } from "./server/adapter.ts";
 
 /** @param link set in a worker under --workers (Socket.IO polling sessions span workers through it). */
-export function createAdapters(config: Config, link: WorkerLink | null): Adapter[] {
+export function createAdapters(_config: Config, link: WorkerLink | null): Adapter[] {
   return [
     ingestAdapter,
     nativeAdapter,
@@ -26,7 +26,7 @@ export function createAdapters(config: Config, link: WorkerLink | null): Adapter
     // Before socketio and sse: it claims "/?token=…" upgrades and "/sse?token=<wspush token>".
     wspushAdapter,
     socketIoAdapter(link),
-    sseAdapter(config.sseHistory),
+    sseAdapter,
     // The browser client library (/client.js, /client.min.js).
     clientAdapter,
     opsAdapter,

@@ -243,8 +243,11 @@ export function connect(url?: string, opts: Options = {}): Client {
         } catch {
           return;
         }
-        // The id travels in the SSE `id:` field (history on), not in the envelope.
-        if (e.lastEventId) m.id ??= sseLast = e.lastEventId;
+        // The SSE `id:` field (history on) is what a reopened stream resumes from; the envelope may carry the room's id too.
+        if (e.lastEventId) {
+          sseLast = e.lastEventId;
+          m.id ??= sseLast;
+        }
         if (m.type === "event" && (main || m.room !== undefined)) onEvent(m);
       };
       es.onerror = () => {

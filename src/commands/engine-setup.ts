@@ -5,6 +5,7 @@
  */
 import type { Config } from "../core/config.ts";
 import type { Hub } from "../core/hub.ts";
+import type { EmitMessage, IngestSource } from "../core/message.ts";
 import { createAutoEngine, probeTarget, redisAnswers } from "../engine/auto.ts";
 import { createMemoryEngine } from "../engine/memory.ts";
 import { createRedisEngine } from "../engine/redis.ts";
@@ -20,14 +21,14 @@ export interface EngineSetup {
   ingest(): RedisIngest | null;
 }
 
-export async function setupEngine(d: { config: Config; hub: Hub; log: Logger; metrics: Metrics; boundary: Boundary; worker: boolean }): Promise<EngineSetup> {
-  const { config, hub, log, metrics, boundary } = d;
+export async function setupEngine(d: { config: Config; hub: Hub; log: Logger; metrics: Metrics; boundary: Boundary; worker: boolean; deliver: (msg: EmitMessage, source: IngestSource) => number }): Promise<EngineSetup> {
+  const { config, hub, log, metrics, boundary, deliver } = d;
   let ingest: RedisIngest | null = null;
   const url = config.redis;
   if (url === null) return { engine: createMemoryEngine(hub, config.roomspaceSecrets), ingest: () => null };
   const withRedis = (): Engine => {
     const engine = createRedisEngine({ url, config, hub, log, metrics, boundary });
-    ingest = startIngest(config, url, hub, log, metrics, boundary);
+    ingest = startIngest(config, url, hub, log, metrics, boundary, deliver);
     return engine;
   };
   // Only the default URL, never configured, may be absent; workers fan out through Redis, so they need it.
@@ -37,9 +38,9 @@ export async function setupEngine(d: { config: Config; hub: Hub; log: Logger; me
   return { engine, ingest: () => ingest };
 }
 
-/** What backends PUBLISH (Flask-SocketIO, JSON, socket.io emitter), delivered locally only. */
-function startIngest(config: Config, url: string, hub: Hub, log: Logger, metrics: Metrics, boundary: Boundary): RedisIngest {
-  const ingest = startRedisIngest({ url, config, log, metrics, boundary, deliver: (m) => hub.deliver(m) });
+/** What backends PUBLISH (Flask-SocketIO, JSON, socket.io emitter), handed to `deliver` (../ingest/ingest-claim.ts). */
+function startIngest(config: Config, url: string, hub: Hub, log: Logger, metrics: Metrics, boundary: Boundary, deliver: (msg: EmitMessage, source: IngestSource) => number): RedisIngest {
+  const ingest = startRedisIngest({ url, config, log, metrics, boundary, deliver });
   // wsify and webdis clients listen on plain Redis channels: subscribe while any local client does.
   const refs = new Map<string, number>();
   const watch = (room: string, active: boolean) => {

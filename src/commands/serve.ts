@@ -1,6 +1,9 @@
 import { defineCommand } from "citty";
 import { createAdapters } from "../adapters.ts";
 import { workerLinkFromEnv } from "../protocols/socketio/worker-forward.ts";
+import { addHistory } from "../engine/history-setup.ts";
+import { createIngestDelivery } from "../ingest/ingest-claim.ts";
+import type { EmitMessage, IngestSource } from "../core/message.ts";
 import { createHub } from "../core/hub.ts";
 import { createLogger } from "../ops/log.ts";
 import { createMetrics } from "../ops/metrics.ts";
@@ -45,8 +48,15 @@ export default defineCommand({
     const link = isWorker() ? workerLinkFromEnv(log) : null;
     const adapters = createAdapters(config, link);
     for (const a of adapters) for (const f of a.formats ?? []) hub.addFormat(f);
+    // Redis-channel emits go through ingest-claim (history positions, idempotency): set once the engine exists.
+    let deliverIngest: (msg: EmitMessage, source: IngestSource) => number = (m) => hub.deliver(m);
     // Memory, Redis, or standalone until the default Redis appears (./engine-setup.ts).
-    const { engine, ingest: redisIngest } = await setupEngine({ config, hub, log, metrics, boundary, worker: isWorker() });
+    const setup = await setupEngine({ config, hub, log, metrics, boundary, worker: isWorker(), deliver: (m, source) => deliverIngest(m, source) });
+    const redisIngest = setup.ingest;
+    // History and idempotency around the engine (docs/history.md). A node that started standalone
+    // (the default Redis absent) keeps them in memory, even after it switches to Redis.
+    const engine = addHistory(setup.engine, setup.engine.kind === "memory" ? { ...config, redis: null } : config, log, metrics);
+    deliverIngest = createIngestDelivery(hub, engine, log);
 
     try {
       running = startServer({ config, log, hub, engine, metrics, adapters, boundary });

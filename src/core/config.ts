@@ -95,8 +95,15 @@ export interface Config {
   wspushKey: string | null;
   wspushPrefix: string;
   wspushMaxPerToken: number;
-  /** Events kept for SSE clients that reconnect with Last-Event-ID; 0 turns resume (and `id:` lines) off. */
+  /** Deprecated alias of `history` (the old SSE-only resume); read only when `history` is not set. */
   sseHistory: number;
+  // --- history (issue 13, docs/history.md) ---
+  /** Events kept per room for clients that resume; 0 = off (no event ids, no resume). */
+  history: number;
+  /** Kept events older than this are dropped. */
+  historyTtlMs: number;
+  /** A repeated `idempotency_key` within this window is answered `duplicate` and not delivered. */
+  idempotencyWindowMs: number;
 }
 
 /** Where each setting can come from. `flag` is the kebab-case CLI name. */
@@ -166,6 +173,9 @@ const DEFAULTS: Config = {
   wspushPrefix: "example.",
   wspushMaxPerToken: 100,
   sseHistory: 0,
+  history: 0,
+  historyTtlMs: 5 * 60_000,
+  idempotencyWindowMs: 5 * 60_000,
 };
 
 export function defaults(): Config {
@@ -232,7 +242,10 @@ export const SETTINGS: Setting[] = [
   { key: "wspushKey", flag: "wspush-key", env: ["WSPUSH_KEY", "WS_EMIT_WSPUSH_KEY"], parse: wspushKey, help: "wspush: base64url key; tokens must carry its HMAC-MD5" },
   { key: "wspushPrefix", flag: "wspush-prefix", env: ["WS_EMIT_WSPUSH_PREFIX"], parse: str, help: "wspush: Redis PSUBSCRIBE prefix; <prefix>Foo reaches ?token=Foo" },
   { key: "wspushMaxPerToken", flag: "wspush-max-per-token", env: ["WS_EMIT_WSPUSH_MAX_PER_TOKEN"], parse: int(1, 1_000_000), help: "wspush: connections per token (more get 429)" },
-  { key: "sseHistory", flag: "sse-history", env: ["WS_EMIT_SSE_HISTORY"], parse: int(0, 1_000_000), help: "SSE: last N events kept for clients reconnecting with Last-Event-ID (0: off)" },
+  { key: "history", flag: "history", env: ["WS_EMIT_HISTORY"], parse: int(0, 1_000_000), help: "last N events kept per room, so clients of every transport resume after a reconnect (0: off); see docs/history.md" },
+  { key: "historyTtlMs", flag: "history-ttl", env: ["WS_EMIT_HISTORY_TTL"], parse: duration(1000, 7 * 24 * 3600_000), help: "kept events older than this are dropped (e.g. 5m)" },
+  { key: "idempotencyWindowMs", flag: "idempotency-window", env: ["WS_EMIT_IDEMPOTENCY_WINDOW"], parse: duration(1000, 24 * 3600_000), help: 'an emit repeating an "idempotency_key" within this window is answered duplicate and not delivered' },
+  { key: "sseHistory", flag: "sse-history", env: ["WS_EMIT_SSE_HISTORY"], parse: int(0, 1_000_000), help: "deprecated: the same as --history" },
 ];
 
 export type Sources = {
@@ -297,6 +310,8 @@ export function resolveConfig(src: Sources): ConfigResult {
   if (!config.redisExplicit && stand) config.redis = stand;
   if (config.cluster !== null) config.redisPrefix = `${config.redisPrefix}:${config.cluster}`;
   if ((config.tlsCert === null) !== (config.tlsKey === null)) issues.push("--tls-cert and --tls-key must be given together");
+  // --sse-history N (deprecated) turns on the history of every transport when --history is not given.
+  if (config.history === 0 && config.sseHistory > 0) config.history = config.sseHistory;
   if (config.workers !== 1 && config.redis === null) issues.push("--workers needs --redis (it is none): worker processes fan out through Redis");
   return issues.length ? { ok: false, issues } : { ok: true, config };
 }

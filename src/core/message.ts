@@ -1,3 +1,5 @@
+import type { Position } from "./history-id.ts";
+
 /** An event on its way to subscribers, whatever it came in through. */
 export interface EmitMessage {
   event: string;
@@ -31,6 +33,13 @@ export interface EmitMessage {
    * that deliver a multi-room emit once per subscriber (hub `Format.once`) leave those out.
    */
   skipRooms?: string[];
+  /**
+   * With --history: this emit's position in each of its rooms (assigned once, by the node that
+   * took it, and carried by the fan-out), sent to clients as event ids (docs/history.md).
+   */
+  positions?: ReadonlyMap<string, Position>;
+  /** The publisher's `idempotency_key`: a repeat within --idempotency-window is not delivered. */
+  idempotencyKey?: string;
 }
 
 /** Where an emit came from (for metrics and logs). */

@@ -13,16 +13,22 @@
 import { textArgsOf } from "../ingest/binary.ts";
 import type { EmitMessage } from "../core/message.ts";
 import { deeperThan, MAX_DEPTH, quote } from "../core/bounds.ts";
+import { formatPosition, parsePosition, type Position } from "../core/history-id.ts";
 
 export type Fanout = { kind: "emit"; node: string; msg: EmitMessage } | { kind: "canary"; node: string; seq: number };
 
 export function encodeEmit(node: string, msg: EmitMessage): string {
   // With bytes, the text form of the arguments is rebuilt from Socket.IO's form on arrival.
   const base: unknown[] = ["e", node, msg.event, msg.namespace, msg.rooms, msg.binary ? [] : msg.args];
-  if (msg.binary !== undefined || msg.except !== undefined) {
-    const extra: { bin?: [unknown[], string[]]; except?: string[] } = {};
+  if (msg.binary !== undefined || msg.except !== undefined || (msg.positions !== undefined && msg.rooms !== null)) {
+    const extra: { bin?: [unknown[], string[]]; except?: string[]; pos?: Array<string | null> } = {};
     if (msg.binary) extra.bin = [msg.binary.args, msg.binary.buffers.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64"))];
     if (msg.except) extra.except = msg.except;
+    // history (issue 13): each room's position, in the order of `rooms`.
+    if (msg.positions && msg.rooms) extra.pos = msg.rooms.map((r) => {
+      const p = msg.positions!.get(r);
+      return p ? formatPosition(p) : null;
+    });
     base.push(msg.raw ?? null, msg.only ?? null, msg.skipRooms ?? null, extra);
   } else if (msg.skipRooms !== undefined) base.push(msg.raw ?? null, msg.only ?? null, msg.skipRooms);
   else if (msg.only !== undefined) base.push(msg.raw ?? null, msg.only);
@@ -56,7 +62,7 @@ export function decodeFanout(text: string): { ok: true; value: Fanout } | { ok: 
     if (x.length >= 7 && raw !== null && typeof raw !== "string") return { ok: false, error: "malformed emit raw" };
     if (x.length >= 8 && !isStrings(only) && !(x.length >= 9 && only === null)) return { ok: false, error: "malformed emit formats" };
     if (x.length >= 9 && !isStrings(skip) && !(x.length === 10 && skip === null)) return { ok: false, error: "malformed emit skipRooms" };
-    const ex = (x.length === 10 ? extra : {}) as { bin?: unknown; except?: unknown } | null;
+    const ex = (x.length === 10 ? extra : {}) as { bin?: unknown; except?: unknown; pos?: unknown } | null;
     if (typeof ex !== "object" || ex === null || Array.isArray(ex)) return { ok: false, error: "malformed emit extras" };
     const bin = ex.bin;
     if (bin !== undefined && !(Array.isArray(bin) && bin.length === 2 && Array.isArray(bin[0]) && isStrings(bin[1]))) return { ok: false, error: "malformed emit binary" };
@@ -73,6 +79,18 @@ export function decodeFanout(text: string): { ok: true; value: Fanout } | { ok: 
       msg.args = textArgsOf(msg.binary);
     }
     if (ex.except !== undefined) msg.except = ex.except as string[];
+    if (ex.pos !== undefined) {
+      const pos = ex.pos;
+      if (!Array.isArray(pos) || msg.rooms === null || pos.length !== msg.rooms.length) return { ok: false, error: "malformed emit positions" };
+      const m = new Map<string, Position>();
+      for (let i = 0; i < pos.length; i++) {
+        if (pos[i] === null) continue;
+        const p = parsePosition(pos[i]);
+        if (!p.ok) return { ok: false, error: "malformed emit position" };
+        m.set(msg.rooms[i]!, p.value);
+      }
+      msg.positions = m;
+    }
     return { ok: true, value: { kind: "emit", node, msg } };
   }
   return { ok: false, error: `unknown kind ${quote(x[0])}` };

@@ -1,5 +1,8 @@
 import type { EmitMessage, IngestSource } from "../core/message.ts";
 import type { NodeRegistry } from "./node-registry.ts";
+import type { Position } from "../core/history-id.ts";
+import type { HistoryStore } from "./history.ts";
+import type { SioSessionStore } from "./sio-sessions.ts";
 
 /**
  * The engine carries emits between nodes and stores roomspace secrets.
@@ -27,6 +30,12 @@ export interface Engine {
   prepareJoin?(namespace: string, room: string): Promise<void> | undefined;
   /** Fan-out channels held and wanted (Redis engine). */
   interest?(): { held: number; wanted: number };
+  /** Room history (--history): where clients' positions are read back from (./history-engine.ts). */
+  readonly history?: HistoryStore;
+  /** With history: Socket.IO sessions to recover after a reconnect (./sio-sessions.ts). */
+  readonly sioSessions?: SioSessionStore;
+  /** With history and Redis: whether this node publishes the Redis-channel emits (./ingest-lease.ts). */
+  readonly ingestLease?: { held(): boolean };
   /** false while the engine cannot fan out (Redis down or subscription dead). */
   ready(): boolean;
   close(): Promise<void>;
@@ -37,6 +46,10 @@ export interface PublishResult {
   delivered: number;
   /** true: handed to Redis for the other nodes; false: Redis could not take it (other nodes missed it); null: single node. */
   cluster: boolean | null;
+  /** With --history: the emit's position in each of its rooms. */
+  positions?: ReadonlyMap<string, Position>;
+  /** The `idempotency_key` was seen within the window: nothing was delivered. */
+  duplicate?: boolean;
 }
 
 export class EngineUnavailable extends Error {}

@@ -7,6 +7,7 @@
 import { parseNamespace, parseRoom } from "../core/rooms.ts";
 import type { EmitMessage } from "../core/message.ts";
 import { deeperThan, depthError, MAX_DEPTH } from "../core/bounds.ts";
+import { parseIdempotencyKey } from "../engine/idempotency.ts";
 
 export const MAX_EVENT_LENGTH = 200;
 export const MAX_ROOMS_PER_EMIT = 1000;
@@ -75,7 +76,12 @@ export function parseEmit(x: unknown): EmitParse {
   // Refused here, at the door: every encoder, the SSE history and the fan-out recurse per level.
   if (deeperThan(args, MAX_DEPTH + 1)) return { ok: false, error: depthError(o.args !== undefined ? 'an argument in "args"' : '"data"') };
 
+  // history (issue 13): a repeat of this key within --idempotency-window is not delivered.
+  const key = parseIdempotencyKey(o.idempotency_key);
+  if (!key.ok) return { ok: false, error: key.error };
+
   const value: EmitMessage = { event: o.event as string, args, namespace: ns.ns, rooms };
   if (except) value.except = except;
+  if (key.value !== undefined) value.idempotencyKey = key.value;
   return { ok: true, value, secret: o.secret };
 }

@@ -8,7 +8,8 @@ import type { EmitMessage } from "../core/message.ts";
 import type { Counter, HistogramHandle, Metrics } from "../ops/metrics.ts";
 import { isValidRoomspace } from "../core/rooms.ts";
 import { MAX_BATCH, parseEmit } from "./emit-request.ts";
-import { EngineUnavailable } from "../engine/types.ts";
+import { EngineUnavailable, type PublishResult } from "../engine/types.ts";
+import { formatPosition } from "../core/history-id.ts";
 
 /** The emit path's metrics, labels bound once per registry (no label strings per request). */
 const hotMetrics = new WeakMap<Metrics, { eventsIn: Counter; duration: HistogramHandle }>();
@@ -64,18 +65,35 @@ export async function handleEmit(ctx: Ctx, req: Request, peer: () => string): Pr
   const hot = emitMetrics(ctx.metrics);
   if (!batch) {
     // One emit (the common case): no arrays of promises and results.
-    const r = await ctx.engine.publish(msgs[0]!, "http");
+    const r = await publish(ctx, msgs[0]!);
     hot.eventsIn.inc(1);
     hot.duration.observe((performance.now() - started) / 1000);
-    return json({ ok: true, delivered: r.delivered, rooms: msgs[0]!.rooms, ...clusterInfo(r.cluster) });
+    return json({ ok: true, delivered: r.delivered, rooms: msgs[0]!.rooms, ...clusterInfo(r.cluster), ...historyInfo(r) });
   }
   // Publishes start in order (so one connection keeps them ordered) and are awaited together.
-  const results = await Promise.all(msgs.map((m) => ctx.engine.publish(m, "http")));
+  const results = await Promise.all(msgs.map((m) => publish(ctx, m)));
   hot.eventsIn.inc(msgs.length);
   hot.duration.observe((performance.now() - started) / 1000);
   const total = results.reduce((a, r) => a + r.delivered, 0);
   const cluster = results.some((r) => r.cluster === false) ? false : results[0]!.cluster;
-  return json({ ok: true, emitted: msgs.length, delivered: total, ...clusterInfo(cluster), results: results.map((r) => ({ delivered: r.delivered, ...(r.cluster === null ? {} : { cluster: r.cluster }) })) });
+  return json({ ok: true, emitted: msgs.length, delivered: total, ...clusterInfo(cluster), results: results.map((r) => ({ delivered: r.delivered, ...(r.cluster === null ? {} : { cluster: r.cluster }), ...historyInfo(r) })) });
+}
+
+/** An engine that cannot check an idempotency key answers 503: publishing anyway could deliver twice. */
+async function publish(ctx: Ctx, msg: EmitMessage): Promise<PublishResult> {
+  try {
+    return await ctx.engine.publish(msg, "http");
+  } catch (e) {
+    if (e instanceof EngineUnavailable) throw new HttpError(503, "unavailable", "cannot check the idempotency key now; retry with the same key", { "Retry-After": "1" });
+    throw e;
+  }
+}
+
+/** history (issue 13): each room's event id (publish feedback), or that the emit was a duplicate. */
+function historyInfo(r: PublishResult) {
+  if (r.duplicate) return { duplicate: true };
+  // fromEntries defines own properties: a room named "__proto__" is just a key.
+  return r.positions ? { ids: Object.fromEntries([...r.positions].map(([room, p]) => [room, formatPosition(p)])) } : {};
 }
 
 /** Never claim the other nodes got it when Redis did not take it: local delivery cannot be undone, so 200 + cluster:false. */

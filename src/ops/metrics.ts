@@ -73,6 +73,10 @@ const DEFS: Array<[string, Family["type"], string]> = [
   ["ws_emit_tls_reloads_total", "counter", "TLS certificate reloads (SIGHUP) by result"],
   ["ws_emit_stats_snapshot_errors_total", "counter", "Cluster /stats snapshots not written to or read from Redis, by op"],
   ["ws_emit_sio_forwards_total", "counter", "Socket.IO long-polling requests passed to the worker that owns the session (--workers), by method"],
+  // history (issue 13)
+  ["ws_emit_resumes_total", "counter", "Joins and streams that read room history, by transport and result (fresh, recovered, gap)"],
+  ["ws_emit_history_errors_total", "counter", "Room history reads or writes that failed, by op"],
+  ["ws_emit_emits_duplicate_total", "counter", "Emits not delivered because their idempotency_key was seen within the window"],
 ];
 
 export function createMetrics(): Metrics {

@@ -182,8 +182,10 @@ function connect(url, opts = {}) {
         } catch {
           return;
         }
-        if (e.lastEventId)
-          m.id ??= sseLast = e.lastEventId;
+        if (e.lastEventId) {
+          sseLast = e.lastEventId;
+          m.id ??= sseLast;
+        }
         if (m.type === "event" && (main || m.room !== undefined))
           onEvent(m);
       };

@@ -2,6 +2,8 @@
  * The native protocol at /ws: JSON text frames.
  *   → {"type":"join","room":"dir::a","secret":"S","id":1}   ← {"type":"joined","room":"dir::a","id":1}
  *   → {"type":"join","room":"dir::a","token":"<signed token>"}   (instead of the secret; src/auth/token.ts)
+ *   → {"type":"join","room":"time","since":"<event id>"}   ← the events missed since, then
+ *     {"type":"joined","room":"time","recovered":true|false,"position":"<id>"} (--history; docs/history.md)
  *   → {"type":"leave","room":"x"}                             ← {"type":"left","room":"x"}
  *   → {"type":"ping"}                                         ← {"type":"pong"}
  *   ← {"type":"event","room":"time","event":"update","data":{…}}   (no "room" for a broadcast;
@@ -13,6 +15,7 @@ import type { TextFormat } from "../../core/hub.ts";
 import type { EmitMessage } from "../../core/message.ts";
 import { clip, quote } from "../../core/bounds.ts";
 import { MAX_ROOM_LENGTH } from "../../core/rooms.ts";
+import { formatPosition } from "../../core/history-id.ts";
 
 export const NATIVE_FORMAT_ID = "n";
 
@@ -24,6 +27,9 @@ export const nativeFormat: TextFormat = {
     out.event = msg.event;
     if (msg.args.length === 1) out.data = msg.args[0];
     else if (msg.args.length > 1) out.args = msg.args;
+    // --history: the event's position in this room, for `join … "since"` (docs/history.md).
+    const p = room !== null ? msg.positions?.get(room) : undefined;
+    if (p) out.id = formatPosition(p);
     return JSON.stringify(out);
   },
 };
@@ -32,7 +38,7 @@ export const nativeFormat: TextFormat = {
 export const MAX_ID_LENGTH = 200;
 
 export type ClientFrame =
-  | { type: "join"; room: unknown; secret: unknown; token?: unknown; id: unknown }
+  | { type: "join"; room: unknown; secret: unknown; token?: unknown; id: unknown; since?: unknown }
   | { type: "leave"; room: unknown; id: unknown }
   | { type: "ping"; id: unknown };
 
@@ -55,7 +61,7 @@ export function parseClientFrame(text: string): FrameParse {
   switch (o.type) {
     case "join":
       if (o.room === undefined) return { ok: false, error: '"room" is required', id };
-      return { ok: true, value: { type: "join", room: o.room, secret: o.secret, token: o.token, id } };
+      return { ok: true, value: { type: "join", room: o.room, secret: o.secret, token: o.token, id, since: o.since } };
     case "leave":
       if (o.room === undefined) return { ok: false, error: '"room" is required', id };
       return { ok: true, value: { type: "leave", room: o.room, id } };
@@ -66,11 +72,17 @@ export function parseClientFrame(text: string): FrameParse {
   }
 }
 
-/** Server → client control frames; `id` is echoed when the client sent one. */
-export function encodeReply(type: "joined" | "left" | "pong", room: string | undefined, id: unknown): string {
+/**
+ * Server → client control frames; `id` is echoed when the client sent one. With --history a
+ * `joined` also says whether the events since the client's position were replayed
+ * (`recovered`, only when it sent `since`) and the room's position now (`position`).
+ */
+export function encodeReply(type: "joined" | "left" | "pong", room: string | undefined, id: unknown, resume?: { recovered?: boolean; position?: string }): string {
   const out: Record<string, unknown> = { type };
   if (room !== undefined) out.room = room;
   if (id !== undefined) out.id = id;
+  if (resume?.recovered !== undefined) out.recovered = resume.recovered;
+  if (resume?.position !== undefined) out.position = resume.position;
   return JSON.stringify(out);
 }
 

@@ -1,12 +1,15 @@
 /** The native protocol's WebSocket side: upgrade at /ws, join/leave/ping handling. */
 import { joinRefused } from "../../auth/rooms.ts";
 import { checkJoinFrom } from "../../auth/join-limit.ts";
-import { countBadFrame, countJoinFailure, createConn, joinBroadcast, joinRoom, leaveRoom } from "../../core/connection.ts";
+import { countBadFrame, countJoinFailure, createConn, joinBroadcast, joinRoom, leaveRoom, roomCount, roomsOf } from "../../core/connection.ts";
 import { CLOSE, type Ctx, type WS, type WsProtocol } from "../../server/context.ts";
 import { HttpError } from "../../core/errors.ts";
 import { queuedFrames } from "../frame-queue.ts";
 import { DEFAULT_NAMESPACE, parseRoom } from "../../core/rooms.ts";
-import { encodeError, encodeReply, NATIVE_FORMAT_ID, parseClientFrame } from "./codec.ts";
+import { encodeError, encodeReply, NATIVE_FORMAT_ID, nativeFormat, parseClientFrame } from "./codec.ts";
+import { formatPosition, parsePosition, type Position } from "../../core/history-id.ts";
+import { atPosition, finishSeam, leftOut, nativeFrameId, openSeam, trackLiveTops } from "../resume-seam.ts";
+import { topicOf } from "../../core/hub.ts";
 import { isWsifyFrame } from "../compat/wsify/codec.ts";
 
 const NS = DEFAULT_NAMESPACE;
@@ -16,6 +19,11 @@ export async function upgradeNative(ctx: Ctx, req: Request, url: URL, proto: WsP
   const rooms = url.searchParams.getAll("room");
   if (rooms.length > ctx.config.maxRoomsPerConnection)
     throw new HttpError(400, "too_many_rooms", `at most ${ctx.config.maxRoomsPerConnection} rooms per connection`);
+  // history: `since=<id>` per room, in the order of the `room` parameters (docs/history.md).
+  const sinces = url.searchParams.getAll("since");
+  if (sinces.length > rooms.length) throw new HttpError(400, "bad_request", 'more "since" than "room" parameters: give one per room, in order');
+  for (const x of sinces)
+    if (x !== "" && !parsePosition(x).ok) throw new HttpError(400, "bad_request", '"since" must be an event id ("<epoch>-<offset>") or empty');
   const secret = url.searchParams.get("secret");
   const token = url.searchParams.get("token");
   for (const room of rooms) {
@@ -26,14 +34,22 @@ export async function upgradeNative(ctx: Ctx, req: Request, url: URL, proto: WsP
     }
   }
   const conn = createConn("native", ip, ctx.config);
-  const ok = ctx.server().upgrade(req, { data: { conn, proto, state: rooms } });
+  const state: NativeOpenState = { rooms, sinces };
+  const ok = ctx.server().upgrade(req, { data: { conn, proto, state } });
   if (!ok) throw new HttpError(400, "bad_request", "expected a WebSocket upgrade request");
   return undefined;
+}
+
+/** What the upgrade hands to open(): the rooms of the URL, and each one's `since` (history). */
+interface NativeOpenState {
+  rooms: string[];
+  sinces: string[];
 }
 
 /** @param wsify takes over a connection whose frames are wsify commands (same /ws path). */
 export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, text: string): void }): WsProtocol {
   const { hub, metrics, config } = ctx;
+  if (ctx.engine.history) trackLiveTops(hub);
 
   function fail(ws: WS, code: string, message: string, room?: unknown, id?: unknown, reason?: string) {
     metrics.inc("ws_emit_client_errors_total", { code });
@@ -45,8 +61,14 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, text: str
     if (countBadFrame(ws.data.conn)) ws.close(CLOSE.BAD_FRAME_FLOOD, "too many malformed frames");
   }
 
-  async function join(ws: WS, room: unknown, secret: unknown, token: unknown, id: unknown) {
+  async function join(ws: WS, room: unknown, secret: unknown, token: unknown, id: unknown, since: unknown) {
     const conn = ws.data.conn;
+    let sincePos: Position | null = null;
+    if (since !== undefined && since !== null) {
+      const p = parsePosition(since);
+      if (!p.ok) return badFrame(ws, `"since": ${p.error}`, id);
+      sincePos = p.value;
+    }
     const c = await checkJoinFrom(ctx, conn.ip, room, secret, token);
     if (conn.closed) return;
     metrics.inc("ws_emit_joins_total", { result: c.ok ? "ok" : c.code });
@@ -55,11 +77,72 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, text: str
       if (countJoinFailure(conn)) ws.close(CLOSE.JOIN_FLOOD, "too many failed joins");
       return;
     }
+    if (ctx.engine.history) return joinWithHistory(ws, c.room, sincePos, id);
     if (!joinRoom(hub, conn, { ws }, NATIVE_FORMAT_ID, NS, c.room, config.maxRoomsPerConnection)) {
       fail(ws, "too_many_rooms", `at most ${config.maxRoomsPerConnection} rooms per connection`, room, id);
       return;
     }
-    ws.send(encodeReply("joined", c.room, id));
+    // Without history a client that asked to resume is told it was not.
+    ws.send(encodeReply("joined", c.room, id, sincePos ? { recovered: false } : undefined));
+  }
+
+  /**
+   * --history: join `room` (already authorized) and send, in this order, `joined` (with
+   * `recovered` when `since` was given, and the room's `position`), the events missed since
+   * `since`, the live events that came during the read, then live. See ../resume-seam.ts.
+   */
+  async function joinWithHistory(ws: WS, room: string, since: Position | null, id: unknown) {
+    const conn = ws.data.conn;
+    const history = ctx.engine.history!;
+    if (conn.topics?.includes(topicOf(NATIVE_FORMAT_ID, NS, room))) {
+      ws.send(encodeReply("joined", room, id));
+      return;
+    }
+    if (roomCount(conn) >= config.maxRoomsPerConnection) {
+      fail(ws, "too_many_rooms", `at most ${config.maxRoomsPerConnection} rooms per connection`, room, id);
+      return;
+    }
+    // This node must get the room's live emits before the read, or the seam could miss one.
+    await ctx.engine.prepareJoin?.(NS, room);
+    if (conn.closed) return;
+    const seam = openSeam(hub, NATIVE_FORMAT_ID, NS, room, config.history + 10_000);
+    let read;
+    try {
+      read = await history.read(NS, room, since);
+    } catch (e) {
+      seam.end();
+      metrics.inc("ws_emit_history_errors_total", { op: "read" });
+      fail(ws, "unavailable", `room history unreachable: ${(e as Error).message}`, room, id);
+      return;
+    }
+    // Caught so far; the seam stays open (piped) until live delivery reaches the replay's top.
+    const caught = seam.take();
+    if (conn.closed) return void seam.end();
+    // Joined meanwhile by another path (a `join` frame for a room of the URL): already live.
+    if (conn.topics?.includes(topicOf(NATIVE_FORMAT_ID, NS, room))) {
+      seam.end();
+      ws.send(encodeReply("joined", room, id));
+      return;
+    }
+    if (caught === null) {
+      seam.end();
+      // More live events came during the read than it could hold: start over elsewhere.
+      ws.close(CLOSE.TRY_AGAIN, "too many events while resuming");
+      return;
+    }
+    metrics.inc("ws_emit_resumes_total", { transport: "native", result: since === null ? "fresh" : read.events ? "recovered" : "gap" });
+    ws.send(encodeReply("joined", room, id, { recovered: since === null ? undefined : read.events !== null, position: formatPosition(read.top) }));
+    const mine = new Set([...roomsOf(conn, NS), room]);
+    for (const e of read.events ?? []) {
+      if (leftOut(e.msg, NATIVE_FORMAT_ID, (r) => mine.has(r))) continue;
+      ws.send(nativeFormat.encode(atPosition(e.msg, room, { epoch: read.top.epoch, offset: e.offset }), room));
+    }
+    // Later frames of this client wait until then (leave, join), so they apply in order.
+    await finishSeam(hub, seam, caught, NS, room, read.top, {
+      idOf: (f) => nativeFrameId(typeof f === "string" ? f : f.parts[0]),
+      forward: (f) => void (!conn.closed && ws.send(typeof f === "string" ? f : f.parts[0])),
+      subscribe: () => void (!conn.closed && joinRoom(hub, conn, { ws }, NATIVE_FORMAT_ID, NS, room, config.maxRoomsPerConnection)),
+    });
   }
 
 
@@ -69,12 +152,22 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, text: str
       ctx.sockets.add(ws);
       metrics.inc("ws_emit_connections_total", { transport: "native" });
       joinBroadcast(hub, conn, { ws }, NATIVE_FORMAT_ID, NS);
-      for (const room of ws.data.state as string[]) {
+      const { rooms, sinces } = ws.data.state as NativeOpenState;
+      ws.data.state = null;
+      if (ctx.engine.history) {
+        for (let i = 0; i < rooms.length; i++) {
+          metrics.inc("ws_emit_joins_total", { result: "ok" });
+          const since = sinces[i] ? parsePosition(sinces[i]) : null;
+          joinWithHistory(ws, rooms[i]!, since?.ok ? since.value : null, undefined).catch((e) => ctx.log.error("join failed", e));
+        }
+        return;
+      }
+      for (const room of rooms) {
         joinRoom(hub, conn, { ws }, NATIVE_FORMAT_ID, NS, room, config.maxRoomsPerConnection);
         metrics.inc("ws_emit_joins_total", { result: "ok" });
-        ws.send(encodeReply("joined", room, undefined));
+        // A client that asked to resume is told it was not (history is off).
+        ws.send(encodeReply("joined", room, undefined, sinces.length > rooms.indexOf(room) && sinces[rooms.indexOf(room)] ? { recovered: false } : undefined));
       }
-      ws.data.state = null;
     },
     ...queuedFrames(ctx, handleFrame, "too many frames while a join is checked"),
   };
@@ -98,7 +191,7 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, text: str
     const frame = f.value;
     switch (frame.type) {
       case "join":
-        return join(ws, frame.room, frame.secret, frame.token, frame.id).catch((e) => {
+        return join(ws, frame.room, frame.secret, frame.token, frame.id, frame.since).catch((e) => {
           ctx.log.error("join failed", e);
           fail(ws, "internal", "join failed", frame.room, frame.id);
         });

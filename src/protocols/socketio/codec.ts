@@ -11,6 +11,7 @@
  * Binary packets *from* clients (types 5 and 6) are not taken: clients only send join/leave.
  */
 import type { Encoded, Format, MultiFrame } from "../../core/hub.ts";
+import { formatPosition } from "../../core/history-id.ts";
 import type { EmitMessage } from "../../core/message.ts";
 
 export const SIO_FORMAT_ID = "sio";
@@ -32,9 +33,12 @@ export function nsPrefix(ns: string): string {
 export const sioFormat: Format = {
   id: SIO_FORMAT_ID,
   once: true,
-  encode(msg: EmitMessage): Encoded {
-    if (msg.binary) return encodeBinaryEvent(msg.namespace, msg.event, msg.binary.args, msg.binary.buffers);
-    return encodeEvent(msg.namespace, msg.event, msg.args);
+  encode(msg: EmitMessage, room: string | null): Encoded {
+    // --history: the event's position in this room as an extra last argument, the offset
+    // socket.io-client (>= 4.6) keeps and sends back to recover (connection state recovery).
+    const p = room !== null ? msg.positions?.get(room) : undefined;
+    if (msg.binary) return encodeBinaryEvent(msg.namespace, msg.event, p ? [...msg.binary.args, formatPosition(p)] : msg.binary.args, msg.binary.buffers);
+    return encodeEvent(msg.namespace, msg.event, p ? [...msg.args, formatPosition(p)] : msg.args);
   },
 };
 
@@ -52,10 +56,17 @@ export function encodeEvent(ns: string, event: string, args: unknown[]): string 
   return `42${nsPrefix(ns)}${JSON.stringify([event, ...args])}`;
 }
 
-/** `40{"sid":…}`: the namespace CONNECT answer. */
-export function encodeConnect(ns: string, sid: string): string {
-  return `40${nsPrefix(ns)}${JSON.stringify({ sid })}`;
+/** `40{"sid":…}`: the namespace CONNECT answer; with `pid` (history on) the client may recover the session later. */
+export function encodeConnect(ns: string, sid: string, pid?: string): string {
+  return `40${nsPrefix(ns)}${JSON.stringify(pid === undefined ? { sid } : { sid, pid })}`;
 }
+
+/** The offset a Socket.IO event frame carries as its last argument (our own text), or null. */
+export function sioFrameOffset(frame: string): string | null {
+  const m = /,"([0-9a-z]{1,16}-[0-9]{1,15})"\]$/.exec(frame);
+  return m ? m[1]! : null;
+}
+
 
 /** `44{"message":…}`: CONNECT_ERROR, the client emits `connect_error` with it. */
 export function encodeConnectError(ns: string, message: string): string {

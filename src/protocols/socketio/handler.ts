@@ -14,6 +14,7 @@ import { CLOSE, type Ctx } from "../../server/context.ts";
 import { topicOf } from "../../core/hub.ts";
 import { parseNamespace, parseRoom } from "../../core/rooms.ts";
 import type { Session, Sessions } from "./session.ts";
+import { createRecovery } from "./recovery.ts";
 import { encodeAck, encodeConnect, encodeConnectError, encodeDisconnect, parseClientEvent, parseSioPacket, SIO_FORMAT_ID } from "./codec.ts";
 
 /** Namespaces one client may be connected to at once. */
@@ -31,6 +32,8 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
   const { hub, metrics, config } = ctx;
   // A client's own room (its socket id) is served directly, not as a topic.
   hub.directRooms(SIO_FORMAT_ID, (ns, room) => ownerOf(ns, room)?.target());
+  // --history: connection state recovery (./recovery.ts).
+  const recovery = ctx.engine.history && ctx.engine.sioSessions ? createRecovery(ctx, sessions) : null;
 
   function kick(s: Session, reason: string, code: number) {
     // `41` per namespace first: socket.io-client then reports "io server disconnect" and does not reconnect.
@@ -67,6 +70,7 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
     if (!joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, c.room, config.maxRoomsPerConnection))
       return refuse(s, ns, id, "too_many_rooms", `at most ${config.maxRoomsPerConnection} rooms per connection`);
     ack(s, ns, id, { ok: true });
+    recovery?.roomsChanged(s, ns, c.room);
   }
 
   /**
@@ -75,42 +79,73 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
    * in flight, later packets wait in the session's backlog and run when it is done.
    */
   function startJoin(s: Session, ns: string, id: number | null, room: unknown, secret: unknown, token: unknown) {
-    s.backlog = [];
-    join(s, ns, id, room, secret, token)
-      .catch((err) => {
+    exclusive(
+      s,
+      join(s, ns, id, room, secret, token).catch((err) => {
         ctx.log.error("socket.io join failed", err);
         refuse(s, ns, id, "internal", "join failed");
-      })
-      .finally(() => runBacklog(s));
+      }),
+    );
   }
 
-  /** The wait is over: handle the packets that arrived meanwhile, in order. */
-  function runBacklog(s: Session) {
-    const waiting = s.backlog ?? [];
-    s.backlog = null;
-    for (let i = 0; i < waiting.length; i++) {
-      if (s.closed) return;
-      handle(s, waiting[i]!);
-      // That packet started another join: the rest waits for it.
-      const again = s.backlog as string[] | null;
-      if (again !== null) {
-        again.push(...waiting.slice(i + 1));
-        return;
-      }
-    }
+  /** Later packets of `s` wait until `work` is done (a join, a recovering CONNECT). */
+  function exclusive(s: Session, work: Promise<void>) {
+    s.backlog = [];
+    work
+      .catch((err) => ctx.log.error("socket.io packet failed", err))
+      .finally(() => {
+        const waiting = s.backlog ?? [];
+        s.backlog = null;
+        for (let i = 0; i < waiting.length; i++) {
+          if (s.closed) return;
+          handle(s, waiting[i]!);
+          // That packet started another join: the rest waits for it.
+          const again = s.backlog as string[] | null;
+          if (again !== null) {
+            again.push(...waiting.slice(i + 1));
+            return;
+          }
+        }
+      });
   }
 
-  function connect(s: Session, nsp: string) {
+  function connect(s: Session, nsp: string, auth: unknown) {
     const n = parseNamespace(nsp);
     if (!n.ok) return sessions().send(s, encodeConnectError(nsp, "Invalid namespace"));
     let sid = s.namespaces[n.ns];
+    if (sid === undefined && Object.keys(s.namespaces).length >= MAX_NAMESPACES) return sessions().send(s, encodeConnectError(n.ns, `at most ${MAX_NAMESPACES} namespaces per connection`));
+    if (sid === undefined && recovery) {
+      const work = recovery.connect(s, n.ns, auth, (id) => setupNamespace(s, n.ns, id));
+      if (work) exclusive(s, work);
+      return;
+    }
     if (sid === undefined) {
-      if (Object.keys(s.namespaces).length >= MAX_NAMESPACES) return sessions().send(s, encodeConnectError(n.ns, `at most ${MAX_NAMESPACES} namespaces per connection`));
       sid = newSocketId();
-      s.namespaces[n.ns] = sid;
+      setupNamespace(s, n.ns, sid);
+      // With Redis, emits to the new socket id from other nodes arrive once its partition is
+      // subscribed: the CONNECT reply (which tells the client its id) waits for that.
+      const wait = ctx.engine.prepareJoin?.(n.ns, sid);
+      if (wait) {
+        const ns = n.ns;
+        const own = sid;
+        exclusive(
+          s,
+          wait.then(() => {
+            if (!s.closed && s.namespaces[ns] === own) sessions().send(s, encodeConnect(ns, own));
+          }),
+        );
+        return;
+      }
+    }
+    sessions().send(s, encodeConnect(n.ns, sid));
+  }
+
+  /** Enter namespace `ns` as socket `sid`: its broadcasts, and its own room. */
+  function setupNamespace(s: Session, ns: string, sid: string) {
+    {
+      s.namespaces[ns] = sid;
       // Every client gets the namespace's emits that name no room, and those to its own room.
-      joinBroadcast(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, n.ns);
-      const ns = n.ns;
+      joinBroadcast(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns);
       const own = sid;
       reserveOwnRoom(ns, sid, {
         target: () => sessions().subscriber(s),
@@ -124,20 +159,7 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
           if (!s.closed && room !== own) leaveRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, room);
         },
       });
-      // With Redis, emits to the new socket id from other nodes arrive once its partition is
-      // subscribed: the CONNECT reply (which tells the client its id) waits for that.
-      const wait = ctx.engine.prepareJoin?.(ns, sid);
-      if (wait) {
-        s.backlog = [];
-        wait.then(() => {
-          if (s.closed) return;
-          if (s.namespaces[ns] === own) sessions().send(s, encodeConnect(ns, own));
-          runBacklog(s);
-        });
-        return;
-      }
     }
-    sessions().send(s, encodeConnect(n.ns, sid));
   }
 
   function disconnect(s: Session, ns: string) {
@@ -145,6 +167,8 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
     if (sid === undefined) return;
     delete s.namespaces[ns];
     releaseOwnRoom(ns, sid);
+    // Left on purpose: nothing to recover (as Socket.IO keeps no session for this reason).
+    recovery?.left(s, ns);
     const sub = sessions().subscriber(s);
     for (const room of roomsOf(s.conn, ns)) leaveRoom(hub, s.conn, sub, SIO_FORMAT_ID, ns, room);
     dropTopic(hub, s.conn, sub, topicOf(SIO_FORMAT_ID, ns, null));
@@ -167,7 +191,7 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
     if (pk.type !== "connect" && !(pk.nsp in s.namespaces)) return void sessions().protocolError(s, `${pk.type} for namespace ${pk.nsp.slice(0, 100)} before connecting it`);
     switch (pk.type) {
       case "connect":
-        return connect(s, pk.nsp);
+        return connect(s, pk.nsp, pk.auth);
       case "disconnect":
         return disconnect(s, pk.nsp);
       case "ack":
@@ -189,6 +213,7 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
               return badPacket(s, r.error);
             }
             leaveRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, pk.nsp, r.room);
+            recovery?.roomsChanged(s, pk.nsp);
             return ack(s, pk.nsp, pk.id, { ok: true });
           }
           case "other":

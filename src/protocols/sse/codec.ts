@@ -17,6 +17,7 @@
 import type { TextFormat } from "../../core/hub.ts";
 import type { EmitMessage } from "../../core/message.ts";
 import { nativeFormat } from "../native/codec.ts";
+import { formatPosition } from "../../core/history-id.ts";
 
 export const SSE_FORMAT_ID = "sse";
 export const SSE_ENVELOPE_FORMAT_ID = "ssee";
@@ -34,27 +35,40 @@ export function sseData(args: readonly unknown[]): string {
   return JSON.stringify(v) ?? "null";
 }
 
-/** `id:` line for a message when resume is on (see sse-history.ts). */
-export type IdOf = (msg: EmitMessage) => string | undefined;
-const idLine = (idOf: IdOf | undefined, msg: EmitMessage) => {
-  const id = idOf?.(msg);
-  return id === undefined ? "" : `id: ${id}\n`;
+/**
+ * --history: a frame of an event that has a position in `room` starts with a private header,
+ * `\0<position>\0<room>\0`, which never reaches a client: each stream replaces it with its
+ * own `id:` line, the positions of all of its rooms (src/core/history-id.ts), since one frame
+ * is shared by streams of different room sets. Room names hold no control characters.
+ */
+export const POSITION_MARK = "\0";
+const mark = (msg: EmitMessage, room: string | null) => {
+  const p = room === null ? undefined : msg.positions?.get(room);
+  return p ? `${POSITION_MARK}${formatPosition(p)}${POSITION_MARK}${room}${POSITION_MARK}` : "";
 };
 
-/** The default format; with `idOf`, every event also carries `id:` (for Last-Event-ID). */
-export function createSseFormat(idOf?: IdOf): TextFormat {
+/** Split a frame into its header (position and room) and the SSE text; null position when it has none. */
+export function splitMarked(frame: string): { position: string | null; room: string; text: string } {
+  if (!frame.startsWith(POSITION_MARK)) return { position: null, room: "", text: frame };
+  const a = frame.indexOf(POSITION_MARK, 1);
+  const b = frame.indexOf(POSITION_MARK, a + 1);
+  return { position: frame.slice(1, a), room: frame.slice(a + 1, b), text: frame.slice(b + 1) };
+}
+
+/** The default format. */
+export function createSseFormat(): TextFormat {
   return {
     id: SSE_FORMAT_ID,
     once: true,
-    encode: (msg) => `${idLine(idOf, msg)}event: ${sanitizeEventName(msg.event)}\ndata: ${sseData(msg.args)}\n\n`,
+    encode: (msg, room) => `${mark(msg, room)}event: ${sanitizeEventName(msg.event)}\ndata: ${sseData(msg.args)}\n\n`,
   };
 }
 
-export function createSseEnvelopeFormat(idOf?: IdOf): TextFormat {
+export function createSseEnvelopeFormat(): TextFormat {
   return {
     id: SSE_ENVELOPE_FORMAT_ID,
     once: true,
-    encode: (msg, room) => `${idLine(idOf, msg)}data: ${nativeFormat.encode(msg, room)}\n\n`,
+    encode: (msg, room) => `${mark(msg, room)}data: ${nativeFormat.encode(msg, room)}\n\n`,
   };
 }
 

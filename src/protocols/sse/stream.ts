@@ -20,7 +20,9 @@ import { methodNotAllowed } from "../../server/http.ts";
 import { textOf, type Sink, type TextFormat } from "../../core/hub.ts";
 import { DEFAULT_NAMESPACE } from "../../core/rooms.ts";
 import { SSE_ENVELOPE_FORMAT_ID, SSE_FORMAT_ID, SSE_PING, SSE_PREAMBLE } from "./codec.ts";
-import type { SseHistory } from "./history.ts";
+import { coveredPosition, resumeStream, stateFormats } from "./resume.ts";
+import { formatPosition, type Position } from "../../core/history-id.ts";
+import { splitMarked } from "./codec.ts";
 import { roomOfToken, WSPUSH_SSE_FORMAT_ID } from "../compat/wspush/codec.ts";
 import { quote } from "../../core/bounds.ts";
 
@@ -38,7 +40,6 @@ interface SseStream {
 interface SseState {
   streams: Set<SseStream>;
   timer: ReturnType<typeof setInterval> | null;
-  history: SseHistory | null;
   /** The registered SSE formats by id, to encode replayed events as live ones. */
   formats: Map<string, TextFormat>;
   /** Flushes of the streams that got frames this tick; one microtask runs them all. */
@@ -48,7 +49,7 @@ const states = new WeakMap<Ctx, SseState>();
 
 function stateOf(ctx: Ctx): SseState {
   let s = states.get(ctx);
-  if (!s) states.set(ctx, (s = { streams: new Set(), timer: null, history: null, formats: new Map(), dirty: [] }));
+  if (!s) states.set(ctx, (s = { streams: new Set(), timer: null, formats: new Map(), dirty: [] }));
   return s;
 }
 
@@ -103,18 +104,10 @@ export async function sseRoute(ctx: Ctx, req: Request, url: URL, ip: string): Pr
 
   const conn = createConn("sse", ip, config);
   const formatId = format === "envelope" ? SSE_ENVELOPE_FORMAT_ID : SSE_FORMAT_ID;
-  // No await from here on: what is replayed and what arrives live cannot overlap or gap.
-  const replay = replayFrames(ctx, formatId, req.headers.get("last-event-id") ?? url.searchParams.get("lastEventId"), rooms);
-  return streamResponse(ctx, req, openStream(ctx, req, conn, { formatId, rooms, broadcast: true, maxRooms: config.maxRoomsPerConnection, replay }));
-}
-
-/** Frames an EventSource missed since `lastEventId` (resume on, and the id is ours). */
-function replayFrames(ctx: Ctx, formatId: string, lastEventId: string | null, rooms: string[]): string[] {
-  const { history, formats } = stateOf(ctx);
-  const f = formats.get(formatId);
-  if (!history || !f || !lastEventId) return [];
-  const missed = history.since(lastEventId, new Set(rooms)) ?? [];
-  return missed.map((m) => f.encode(m.msg, m.room));
+  // --history: every room's position is read (and what was missed since Last-Event-ID
+  // replayed) while the stream already holds the live frames back: see ./resume.ts.
+  const resume = ctx.engine.history && rooms.length > 0 ? { lastEventId: req.headers.get("last-event-id") ?? url.searchParams.get("lastEventId") } : undefined;
+  return streamResponse(ctx, req, openStream(ctx, req, conn, { formatId, rooms, broadcast: true, maxRooms: config.maxRoomsPerConnection, resume }));
 }
 
 /**
@@ -124,10 +117,10 @@ function replayFrames(ctx: Ctx, formatId: string, lastEventId: string | null, ro
  * token's room only, in wspush's `data:<line>` format. The server has already validated the
  * token and reserved its slot; `onClose` frees it.
  */
-export function installSse(ctx: Ctx, opts: { history?: SseHistory | null; formats?: TextFormat[] } = {}): void {
+export function installSse(ctx: Ctx, opts: { formats?: TextFormat[] } = {}): void {
   const state = stateOf(ctx);
-  state.history = opts.history ?? null;
   for (const f of opts.formats ?? []) state.formats.set(f.id, f);
+  stateFormats.set(ctx, state.formats);
   ctx.wspushSse = (req, token, ip, onClose) => {
     const conn = createConn("wspush", ip, ctx.config);
     const body = openStream(ctx, req, conn, { formatId: WSPUSH_SSE_FORMAT_ID, rooms: [roomOfToken(token)], broadcast: false, maxRooms: 1, onClose });
@@ -157,8 +150,8 @@ interface StreamOptions {
   maxRooms: number;
   /** Called once when the stream ends, whatever ended it. */
   onClose?: () => void;
-  /** Frames to send first (missed events after a Last-Event-ID). */
-  replay?: string[];
+  /** --history: read each room's position (and resume from Last-Event-ID) before going live. */
+  resume?: { lastEventId: string | null };
 }
 
 /** Subscribe, register, and build the response body. */
@@ -169,7 +162,7 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
   const cap = config.backpressureBytes;
   let ctl: ReadableStreamDirectController | null = null;
   /** Frames waiting while Bun reports backpressure (and before the stream starts). */
-  let queue: string[] = opts.replay ?? [];
+  let queue: string[] = [];
   let queued = 0;
   let blocked = true;
   /** When Bun last reported backpressure (a write that returned a promise). */
@@ -247,10 +240,36 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
     if (chunk !== "") send(chunk);
   }
 
+  // --history: each room's position (the stream's `id:` is all of them), and, while the
+  // positions are read, the live frames held back (null once live).
+  const roomIndex = opts.resume ? new Map(rooms.map((r, i) => [r, i] as const)) : null;
+  const positions: string[] = rooms.map(() => "");
+  let held: string[] | null = opts.resume ? [] : null;
+  /** Each room's top as read at the resume: a live frame at or before it was replayed already. */
+  let resumedTops: Position[] | null = null;
+  /** Replace a frame's position header by this stream's `id:` line; "" for a frame the replay covered. */
+  function stamp(frame: string): string {
+    const m = splitMarked(frame);
+    if (m.position === null) return frame;
+    const i = roomIndex?.get(m.room);
+    if (i === undefined) return m.text;
+    // The history is written before the fan-out: an event the read saw may still come live.
+    if (resumedTops && coveredPosition(m.position, resumedTops[i]!)) return "";
+    positions[i] = m.position;
+    return `id: ${positions.join(",")}\n${m.text}`;
+  }
+
   const sink: Sink = {
     send(encoded) {
       if (done) return;
-      const frame = textOf(encoded);
+      if (held !== null) {
+        if (held.length >= config.history + 10_000) return cutOff();
+        // (the cap: more live frames during one history read than any replay could hold)
+        held.push(textOf(encoded));
+        return;
+      }
+      const frame = stamp(textOf(encoded));
+      if (frame === "") return;
       // While blocked, frames go to the capped queue one by one (the cap is checked per frame).
       if (blocked) return send(frame);
       if (!wroteThisTick) {
@@ -303,6 +322,26 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
   for (const room of rooms) {
     joinRoom(hub, conn, { sink }, formatId, DEFAULT_NAMESPACE, room, opts.maxRooms);
     if (conn.transport === "sse") metrics.inc("ws_emit_joins_total", { result: "ok" });
+  }
+  if (opts.resume) {
+    resumeStream(ctx, rooms, opts.resume.lastEventId, formatId, {
+      done: () => done,
+      // The history cannot answer: end the stream; EventSource comes back with its Last-Event-ID.
+      fail: () => stream.end("room history unavailable, reconnect"),
+      goLive(gap: string | null, first: string[], start: Array<Position | null>, tops: Position[]) {
+        const caught = held ?? [];
+        held = null;
+        // Replayed events advance their room from where the client was; then every room is at
+        // the top read, written as an id-only event (EventSource keeps it; no event fires).
+        start.forEach((p, i) => (positions[i] = p ? formatPosition(p) : ""));
+        const replayed = first.map(stamp).join("");
+        tops.forEach((p, i) => (positions[i] = formatPosition(p)));
+        resumedTops = tops;
+        send(`${gap ?? ""}${replayed}id: ${positions.join(",")}\n\n`);
+        // Those covered by the replay are dropped by stamp().
+        for (const f of caught) sink.send(f);
+      },
+    });
   }
   if (!state.timer) {
     state.timer = setInterval(() => {
