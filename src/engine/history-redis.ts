@@ -10,6 +10,7 @@
  * (Redis restarted without persistence, the key was evicted or expired): the next write or
  * read starts a new epoch and drops any stream left over from the old one.
  */
+import { isConnectError } from "./redis-link.ts";
 import { Cluster, Redis } from "ioredis";
 import { newEpoch, type Position } from "../core/history-id.ts";
 import type { EmitMessage } from "../core/message.ts";
@@ -66,12 +67,25 @@ export function createHistoryClient(target: RedisTarget, commandTimeoutMs: numbe
           clusterRetryStrategy: retryStrategy,
           redisOptions: { username: target.username, password: target.password, tls: target.tls ? {} : undefined, ...common },
         });
+  // As the other connections: a failed connect is named once by the "reconnecting" warning of
+  // an outage; its retries and repeats are debug lines.
   let lastError = "";
+  let retrying = false;
   client.on("error", (e: Error) => {
-    if (e.message !== lastError) log.warn(`redis history: ${e.message}`);
+    if (e.message !== lastError && !isConnectError(e)) log.warn(`redis history: ${e.message}`);
+    else log.debug(`redis history: ${e.message}`);
     lastError = e.message;
   });
-  client.on("ready", () => (lastError = ""));
+  client.on("reconnecting", (ms: unknown) => {
+    const text = `redis history reconnecting${typeof ms === "number" ? ` in ${ms} ms` : ""}${lastError ? ` after "${lastError}"` : ""}`;
+    if (retrying) log.debug(text);
+    else log.warn(text);
+    retrying = true;
+  });
+  client.on("ready", () => {
+    lastError = "";
+    retrying = false;
+  });
   return client;
 }
 

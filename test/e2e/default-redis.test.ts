@@ -61,10 +61,11 @@ describe("the default Redis, not configured", () => {
     const port = await freePort();
     for (const how of [{ args: ["--redis", `redis://127.0.0.1:${port}/0`], env: {} as Record<string, string> }, { args: [], env: { REDIS: `redis://127.0.0.1:${port}/0` } }]) {
       await using srv = await startWsEmit(["--address", "127.0.0.1:0", ...how.args], { env: how.env });
-      // One warning per Redis connection (commands, subscriber, ingest), each naming the cause.
-      for (const re of [/redis-ingest\] reconnecting/, /redis commands reconnecting/, /redis subscriber reconnecting/]) await srv.waitForLine(re);
+      // One warning per Redis connection (commands, subscriber, ingest, history/idempotency), each naming the cause.
+      const perConnection = [/redis-ingest\] reconnecting/, /redis commands reconnecting/, /redis subscriber reconnecting/, /redis history reconnecting/];
+      for (const re of perConnection) await srv.waitForLine(re);
       const warnings = srv.lines.filter((l) => l.startsWith("[warn]"));
-      expect(warnings.length).toBe(3);
+      expect(warnings.length).toBe(perConnection.length);
       for (const w of warnings) expect(w).toMatch(/reconnecting in \d+ ms after "connect ECONNREFUSED 127\.0\.0\.1:\d+"/);
       const r = await fetch(`${srv.url}/readyz`);
       expect(r.status).toBe(503);
