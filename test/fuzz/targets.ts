@@ -20,6 +20,9 @@ import { parseWsifyCommand } from "../../src/protocols/compat/wsify/codec.ts";
 import { checkWspushToken, decodeKey, MAX_TOKEN_LENGTH as WSPUSH_MAX, signWspushToken } from "../../src/protocols/compat/wspush/codec.ts";
 import { parseClientEvent, parseEnginePacket, parseSioPacket, RECORD_SEP } from "../../src/protocols/socketio/codec.ts";
 import { decodeToken, MAX_TOKEN_LENGTH, signToken, verifyToken } from "../../src/auth/token.ts";
+import { localClientRefusal } from "../../src/auth/cross-site.ts";
+import { clientAddress, forwardedNodes, isLoopbackIp, parseIp } from "../../src/auth/forwarded.ts";
+import { redact } from "../../src/core/redis-url.ts";
 import { mutatedBytes, mutatedJson, mutatedText, nest } from "./mutators.ts";
 import { PICKLE_SEEDS_B64 } from "./pickle-seeds.ts";
 
@@ -400,6 +403,56 @@ const token: Target<string> = {
   },
 };
 
-export const TARGETS: Target[] = [emitBody, nativeFrame, wsifyFrame, webdisFrame, wspushToken, enginePackets, sioPackets, pickle, emitter, fanout, configFile, token];
+// ---- request headers and Redis URLs --------------------------------------------------------
+
+const headerValues = mutatedText(["127.0.0.1", "203.0.113.5, 127.0.0.1", 'for="[::1]:5555";proto=https, for=198.51.100.7', "::ffff:127.0.0.1", "127.evil.example", "localhost:8899", "http://127.0.0.1:8899", "cross-site", "same-origin", "null"]);
+const HEADER_NAMES = ["x-forwarded-for", "x-real-ip", "forwarded", "host", "origin", "referer", "sec-fetch-site"] as const;
+
+/** The no-secret rule's inputs: every header it reads, and the peer address. */
+const localClient: Target<[string[], string]> = {
+  name: "forwarded headers and the cross-site rule",
+  source: "src/auth/forwarded.ts, src/auth/cross-site.ts",
+  arb: fc.tuple(fc.array(headerValues, { minLength: 7, maxLength: 7 }), fc.constantFrom("127.0.0.1", "::1", "::ffff:127.0.0.1", "203.0.113.5")),
+  run([values, peer]) {
+    const h = new Map<string, string>();
+    values.forEach((v, i) => i % 2 === 0 || v.length % 3 !== 0 ? h.set(HEADER_NAMES[i]!, v) : null);
+    const headers = { get: (n: string) => h.get(n) ?? null };
+    const refusal = localClientRefusal(headers, peer, ["app.local"]);
+    const nodes = forwardedNodes(headers);
+    if (refusal === null) {
+      if (!isLoopbackIp(peer)) return "a remote peer passed";
+      if (nodes === null || nodes.some((n) => n.ip === null || !isLoopbackIp(n.ip))) return "a request forwarded for someone else passed";
+      const site = h.get("sec-fetch-site")?.trim().toLowerCase();
+      if (site === "cross-site" || site === "same-site") return "a cross-site request passed";
+    }
+    for (const n of nodes ?? []) if (n.ip !== null && parseIp(n.ip) !== n.ip) return `parseIp is not stable on ${n.ip}`;
+    const client = clientAddress(headers, peer, ["loopback"]);
+    if (client !== peer && parseIp(client) === null) return "a forwarded value that is not an address became the client";
+    return null;
+  },
+};
+
+/** redact() on Redis URLs with a password somewhere: no 4-character piece of it may remain. */
+const redisUrl: Target<[string, string, number]> = {
+  name: "Redis URL redaction",
+  source: "src/core/redis-url.ts",
+  arb: fc.tuple(mutatedText(["redis://host:6379/0", "rediss+cluster://a:1,b:2", "redis://user@host/0?db=1"]), fc.string({ unit: "grapheme-ascii", minLength: 8, maxLength: 20 }).map((p) => `Q${p.replace(/[\s]/g, "_")}Z`), fc.nat(2)),
+  run([base, pw, where]) {
+    const at = base.indexOf("://");
+    if (at < 0) return null;
+    const url = where === 0 ? `${base.slice(0, at + 3)}:${pw}@${base.slice(at + 3)}` : where === 1 ? `${base.slice(0, at + 3)}u:${pw}@${base.slice(at + 3)}` : `${base}${base.includes("?") ? "&" : "?"}password=${pw.replace(/[&;#]/g, "_")}`;
+    const r = redact(url);
+    const secret = where === 2 ? pw.replace(/[&;#]/g, "_") : pw;
+    // The URL's other parts may contain pieces of the password by chance: only count pieces that were not there before.
+    const rest = url.replace(secret, "");
+    for (let i = 0; i + 4 <= secret.length; i++) {
+      const piece = secret.slice(i, i + 4);
+      if (r.includes(piece) && !rest.includes(piece) && !"***".includes(piece)) return `redact left "${piece}" of the password`;
+    }
+    return null;
+  },
+};
+
+export const TARGETS: Target[] = [emitBody, nativeFrame, wsifyFrame, webdisFrame, wspushToken, enginePackets, sioPackets, pickle, emitter, fanout, configFile, token, localClient, redisUrl];
 
 export const BY_NAME = { emitBody, nativeFrame, wsifyFrame, webdisFrame, wspushToken, enginePackets, sioPackets, fanout, token };
