@@ -34,7 +34,7 @@ describe("what counts as a guess, and --trust-proxy", () => {
     const { createMemoryEngine } = await import("../../src/engine/memory.ts");
     const { checkJoin } = await import("../../src/auth/rooms.ts");
     const { signToken } = await import("../../src/auth/token.ts");
-    const engine = createMemoryEngine(createHub(), new Map([["dir", "S"]]));
+    const engine = createMemoryEngine(createHub(() => undefined), new Map([["dir", "S"]]));
     const exp = Math.floor(Date.now() / 1000) + 60;
     const guess = async (secret: unknown, token?: unknown) => {
       const c = await checkJoin(engine, "dir::a", secret, token);
