@@ -75,7 +75,16 @@ async function frames(url: string, items: string[], outcomes: Record<string, num
     sock.send(f);
     sent++;
   }
-  sock?.close();
+  // Wait for the server's close reply: it comes after every frame before it was handled, so a
+  // crash is seen by this batch's health check, not blamed on the next protocol.
+  if (sock && sock.readyState === WebSocket.OPEN) {
+    const open = sock;
+    await new Promise<void>((res) => {
+      const t = setTimeout(res, 5000);
+      open.addEventListener("close", () => (clearTimeout(t), res()));
+      open.close();
+    });
+  }
   return sent;
 }
 
