@@ -7,7 +7,6 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { startWsEmit, type Started } from "../helpers/server.ts";
-import * as httpHelpers from "../../src/server/http.ts";
 import { mutatedText } from "./mutators.ts";
 import { BY_NAME } from "./targets.ts";
 
@@ -33,6 +32,8 @@ export interface ServerFuzzOptions {
   seed?: number;
   /** Only these protocols (names below). */
   only?: string[];
+  /** Leave out protocols whose live probe shows a known issue 11 defect that is fixed elsewhere (npm test's slice). */
+  skipAwaiting?: boolean;
   log?: (line: string) => void;
 }
 
@@ -111,7 +112,7 @@ const publishPaths = mutatedText(["/PUBLISH/time/hello", "/PUBLISH/dir::a/%7B%22
 type Step = (base: string, n: number, seed: number, outcomes: Record<string, number>) => Promise<number>;
 
 /** One batch of `n` hostile inputs for each protocol. */
-export const PROTOCOLS: Record<string, { step: Step; awaiting?: () => string | null }> = {
+export const PROTOCOLS: Record<string, { step: Step; awaiting?: () => string | null; probe?: (base: string) => Promise<string | null> }> = {
   "native /ws": {
     step: (b, n, seed, o) => frames(`${b.replace("http", "ws")}/ws`, sample(BY_NAME.nativeFrame.arb, n, seed), o),
     awaiting: () => (BY_NAME.nativeFrame.awaiting!.present() ? null : BY_NAME.nativeFrame.awaiting!.what),
@@ -195,6 +196,12 @@ export const PROTOCOLS: Record<string, { step: Step; awaiting?: () => string | n
     },
   },
   "request headers (Host, Origin, Referer, forwarded, Sec-Fetch-Site)": {
+    // A Host that is not a host ("a b") answered 500 ("Invalid URL" outside the try; issue 11, fixed on main).
+    async probe(b) {
+      const r = await fetch(`${b}/healthz`, { headers: { Host: "a b" } });
+      await r.body?.cancel();
+      return r.status === 500 ? "a malformed Host header answers 500 (issue 11: Invalid URL outside the try)" : null;
+    },
     async step(b, n, seed, o) {
       const names = ["Host", "Origin", "Referer", "X-Forwarded-For", "X-Real-IP", "Forwarded", "Sec-Fetch-Site"];
       const values = sample(headerValues, n * names.length, seed);
@@ -215,8 +222,12 @@ export const PROTOCOLS: Record<string, { step: Step; awaiting?: () => string | n
     },
   },
   "/PUBLISH, /broadcast, /roomspaces": {
-    // A bad %-escape in /roomspaces/<name>/secret answered 500 (issue 11; fixed on the harden branch).
-    awaiting: () => ("decodePathPart" in httpHelpers ? null : "a bad %-escape in /roomspaces answers 500 (issue 11: URIError)"),
+    // A bad %-escape in /roomspaces/<name>/secret answered 500 (issue 11: URIError; fixed on main and harden).
+    async probe(b) {
+      const r = await fetch(`${b}/roomspaces/%E0%A4%A/secret`, { method: "DELETE" });
+      await r.body?.cancel();
+      return r.status === 500 ? "a bad %-escape in /roomspaces answers 500 (issue 11: URIError)" : null;
+    },
     async step(b, n, seed, o) {
       const paths = sample(publishPaths, n, seed);
       const bodies = sample(BY_NAME.emitBody.arb, n, seed + 1);
@@ -260,7 +271,12 @@ export async function fuzzServer(opts: ServerFuzzOptions): Promise<{ reports: Pr
   try {
     for (const [name, p] of Object.entries(PROTOCOLS)) {
       if (opts.only && !opts.only.includes(name)) continue;
-      const r: ProtocolReport = { protocol: name, batches: 0, sent: 0, outcomes: {}, crashes: 0, slowestHealthMs: 0, failure: null, awaiting: p.awaiting?.() ?? null };
+      const r: ProtocolReport = { protocol: name, batches: 0, sent: 0, outcomes: {}, crashes: 0, slowestHealthMs: 0, failure: null, awaiting: p.awaiting?.() ?? (p.probe ? await p.probe(srv.url) : null) };
+      if (opts.skipAwaiting && r.awaiting) {
+        log(`${name}: skipped, awaiting: ${r.awaiting}`);
+        reports.push(r);
+        continue;
+      }
       const deadline = Date.now() + opts.secondsPerProtocol * 1000;
       for (let i = 0; i < opts.batches && Date.now() < deadline; i++) {
         const batchSeed = seed++;
