@@ -71,7 +71,8 @@ function parseHostPort(s: string): ClusterNodeAddress | null {
  * query parameter (`?password=`). A user name without a password may be one: hidden too.
  */
 export function redact(url: string): string {
-  let out = url;
+  // Query passwords first: one holding "@" must not pass for the end of the user info below.
+  let out = url.replace(/([?&;](?:password|pass|pwd|secret|auth|token)=)[^&;#]*/gi, "$1***");
   const start = out.indexOf("://");
   const at = out.lastIndexOf("@");
   if (start >= 0 && at > start) {
@@ -79,7 +80,7 @@ export function redact(url: string): string {
     const colon = info.indexOf(":");
     out = `${out.slice(0, start + 3)}${colon >= 0 ? `${info.slice(0, colon)}:***` : "***"}${out.slice(at)}`;
   }
-  return out.replace(/([?&;](?:password|pass|pwd|secret|auth|token)=)[^&;#]*/gi, "$1***");
+  return out;
 }
 
 /**

@@ -5,8 +5,12 @@
  * bytes that are there, so decoding stays linear in the input. Pure.
  */
 
-/** Deepest container nesting let through to the (recursive) decoder. */
-export const MAX_MSGPACK_NESTING = 512;
+/**
+ * Deepest container nesting let through to the (recursive) decoder: far below where its
+ * recursion overflows (~50,000), far above the depth limit on event data checked after decoding
+ * (which then says what is wrong in its own words).
+ */
+export const MAX_MSGPACK_NESTING = 10_000;
 
 /** Why `b` is not exactly one well-framed msgpack value, or null when it is. */
 export function msgpackShapeError(b: Uint8Array, maxNesting = MAX_MSGPACK_NESTING): string | null {

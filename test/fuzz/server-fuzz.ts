@@ -32,6 +32,8 @@ export interface ServerFuzzOptions {
   seed?: number;
   /** Only these protocols (names below). */
   only?: string[];
+  /** Leave out protocols whose live probe shows a known issue 11 defect that is fixed elsewhere (npm test's slice). */
+  skipAwaiting?: boolean;
   log?: (line: string) => void;
 }
 
@@ -75,7 +77,16 @@ async function frames(url: string, items: string[], outcomes: Record<string, num
     sock.send(f);
     sent++;
   }
-  sock?.close();
+  // Wait for the server's close reply: it comes after every frame before it was handled, so a
+  // crash is seen by this batch's health check, not blamed on the next protocol.
+  if (sock && sock.readyState === WebSocket.OPEN) {
+    const open = sock;
+    await new Promise<void>((res) => {
+      const t = setTimeout(res, 5000);
+      open.addEventListener("close", () => (clearTimeout(t), res()));
+      open.close();
+    });
+  }
   return sent;
 }
 
@@ -93,13 +104,15 @@ const sample = <T>(arb: fc.Arbitrary<T>, n: number, seed: number) => fc.sample(a
 
 /** Query strings for /sse: valid ones mutated. */
 const sseQueries = mutatedText(["room=time", "room=dir::a&secret=S", "room=a&room=b&format=envelope", "room=a&lastEventId=5", `room=dir::a&token=x.y`, "format=event"]);
+/** Header values for the no-secret rule: valid ones mutated. */
+const headerValues = mutatedText(["127.0.0.1", "203.0.113.5, 127.0.0.1", 'for="[::1]:5555";proto=https', "127.evil.example", "localhost", "http://127.0.0.1", "http://evil.example", "cross-site", "same-origin", "null"]);
 /** Paths for /PUBLISH, /roomspaces and wspush's ?token=. */
 const publishPaths = mutatedText(["/PUBLISH/time/hello", "/PUBLISH/dir::a/%7B%22a%22%3A1%7D", "/roomspaces/dir/secret", "/roomspaces/%E0%A4%A/secret"]);
 
 type Step = (base: string, n: number, seed: number, outcomes: Record<string, number>) => Promise<number>;
 
 /** One batch of `n` hostile inputs for each protocol. */
-export const PROTOCOLS: Record<string, { step: Step; awaiting?: () => string | null }> = {
+export const PROTOCOLS: Record<string, { step: Step; awaiting?: () => string | null; probe?: (base: string) => Promise<string | null> }> = {
   "native /ws": {
     step: (b, n, seed, o) => frames(`${b.replace("http", "ws")}/ws`, sample(BY_NAME.nativeFrame.arb, n, seed), o),
     awaiting: () => (BY_NAME.nativeFrame.awaiting!.present() ? null : BY_NAME.nativeFrame.awaiting!.what),
@@ -182,7 +195,39 @@ export const PROTOCOLS: Record<string, { step: Step; awaiting?: () => string | n
       return n;
     },
   },
+  "request headers (Host, Origin, Referer, forwarded, Sec-Fetch-Site)": {
+    // A Host that is not a host ("a b") answered 500 ("Invalid URL" outside the try; issue 11, fixed on main).
+    async probe(b) {
+      const r = await fetch(`${b}/healthz`, { headers: { Host: "a b" } });
+      await r.body?.cancel();
+      return r.status === 500 ? "a malformed Host header answers 500 (issue 11: Invalid URL outside the try)" : null;
+    },
+    async step(b, n, seed, o) {
+      const names = ["Host", "Origin", "Referer", "X-Forwarded-For", "X-Real-IP", "Forwarded", "Sec-Fetch-Site"];
+      const values = sample(headerValues, n * names.length, seed);
+      for (let i = 0; i < n; i++) {
+        const headers: Record<string, string> = { "Content-Type": "application/json" };
+        names.forEach((name, j) => {
+          const v = values[i * names.length + j]!;
+          // What fetch lets through (a byte string without CR, LF, NUL); the rest would never leave.
+          if ((i + j) % 3 !== 0) headers[name] = v.replace(/[\r\n\0]/g, "").replace(/[^\x00-\xff]/g, "?");
+        });
+        const path = ["/emit", "/PUBLISH/time/x", "/broadcast", "/metrics", "/sse?room=a", "/roomspaces/d/secret"][i % 6]!;
+        const method = path === "/emit" || path === "/broadcast" ? "POST" : path.startsWith("/roomspaces") ? "PUT" : "GET";
+        const ctl = new AbortController();
+        await status(fetch(`${b}${path}`, { method, headers, body: method === "GET" ? undefined : '{"event":"x","channel":"c","secret":"s"}', signal: ctl.signal }), o);
+        ctl.abort();
+      }
+      return n;
+    },
+  },
   "/PUBLISH, /broadcast, /roomspaces": {
+    // A bad %-escape in /roomspaces/<name>/secret answered 500 (issue 11: URIError; fixed on main and harden).
+    async probe(b) {
+      const r = await fetch(`${b}/roomspaces/%E0%A4%A/secret`, { method: "DELETE" });
+      await r.body?.cancel();
+      return r.status === 500 ? "a bad %-escape in /roomspaces answers 500 (issue 11: URIError)" : null;
+    },
     async step(b, n, seed, o) {
       const paths = sample(publishPaths, n, seed);
       const bodies = sample(BY_NAME.emitBody.arb, n, seed + 1);
@@ -226,7 +271,12 @@ export async function fuzzServer(opts: ServerFuzzOptions): Promise<{ reports: Pr
   try {
     for (const [name, p] of Object.entries(PROTOCOLS)) {
       if (opts.only && !opts.only.includes(name)) continue;
-      const r: ProtocolReport = { protocol: name, batches: 0, sent: 0, outcomes: {}, crashes: 0, slowestHealthMs: 0, failure: null, awaiting: p.awaiting?.() ?? null };
+      const r: ProtocolReport = { protocol: name, batches: 0, sent: 0, outcomes: {}, crashes: 0, slowestHealthMs: 0, failure: null, awaiting: p.awaiting?.() ?? (p.probe ? await p.probe(srv.url) : null) };
+      if (opts.skipAwaiting && r.awaiting) {
+        log(`${name}: skipped, awaiting: ${r.awaiting}`);
+        reports.push(r);
+        continue;
+      }
       const deadline = Date.now() + opts.secondsPerProtocol * 1000;
       for (let i = 0; i < opts.batches && Date.now() < deadline; i++) {
         const batchSeed = seed++;
@@ -245,6 +295,8 @@ export async function fuzzServer(opts: ServerFuzzOptions): Promise<{ reports: Pr
           continue;
         }
         r.slowestHealthMs = Math.max(r.slowestHealthMs, Math.round(ms));
+        // 503 is a legitimate answer (draining, a store that is down); 500 is an internal error.
+        if (r.outcomes["500"]) r.failure ??= `answered 500 to ${r.outcomes["500"]} hostile request(s) by batch ${i} (seed ${batchSeed}): ${srv.lines.filter((l) => /error/i.test(l)).slice(-2).join(" | ").slice(0, 300)}`;
         if (rssMaxMb > opts.rssLimitMb) {
           r.failure ??= `RSS ${rssMaxMb.toFixed(0)} MB over the ${opts.rssLimitMb} MB bound after batch ${i}`;
           break;

@@ -9,6 +9,8 @@ describe("redact: no part of a Redis password reaches a log", () => {
     ["redis://host/0?db=1&Password=X7secret&x=1", "X7secret", "redis://host/0?db=1&Password=***&x=1"],
     ["rediss+cluster://app:h@rd@a:1,b:2", "h@rd", "rediss+cluster://app:***@a:1,b:2"],
     ["redis://onlysecret@host", "onlysecret", "redis://***@host"],
+    // Found by npm run fuzz: an "@" in a query password ended the user info there.
+    ["redis://host/0?password=Q}.,O]+?1]w@=,UXpZ", "Q}.,O]+?1]w@=,UXpZ", "redis://host/0?password=***"],
   ])("%s", (url, secret, shown) => {
     const r = redact(url);
     expect(r).toBe(shown);
