@@ -114,7 +114,9 @@ export default defineCommand({
     try {
       res = await fetch(`${base}/emit`, { method: "POST", headers, body: JSON.stringify(body) });
     } catch (e) {
-      process.stderr.write(`ws-emit emit: cannot reach ${base}: ${(e as Error).message}\n`);
+      const refused = /ECONNREFUSED|Unable to connect/.test(String((e as Error).message));
+      const why = refused ? "nothing listens there: is ws-emit running, and is --url (or WS_EMIT_URL) its address?" : (e as Error).message;
+      process.stderr.write(`ws-emit emit: cannot reach ${base}: ${why}\n`);
       process.exit(1);
     }
     const text = await res.text();

@@ -24,8 +24,18 @@ export function probeTarget(url: string): { host: string; port: number } | null 
   }
 }
 
-/** true when something at host:port answers a RESP PING (any reply: +PONG, or -NOAUTH from a Redis with a password). */
-export function redisAnswers(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+/**
+ * true when something at host:port answers a RESP PING (any reply: +PONG, or -NOAUTH from a
+ * Redis with a password). "localhost" tries both loopback addresses, as ioredis's connect would
+ * find a Redis bound to either.
+ */
+export async function redisAnswers(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  if (host !== "localhost") return pingOnce(host, port, timeoutMs);
+  const [v4, v6] = await Promise.all([pingOnce("127.0.0.1", port, timeoutMs), pingOnce("::1", port, timeoutMs)]);
+  return v4 || v6;
+}
+
+function pingOnce(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     let done = false;
     const finish = (v: boolean, s?: { end(): void }) => {

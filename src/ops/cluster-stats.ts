@@ -16,6 +16,7 @@ import { deeperThan, quote } from "../core/bounds.ts";
 import type { NodeEntry, NodeRegistry } from "../engine/node-registry.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
+import { createMembership } from "./cluster-membership.ts";
 
 export const SNAPSHOT_TTL_FACTOR = 3;
 export const SNAPSHOT_MAX_ROOMS = 500;
@@ -229,38 +230,6 @@ export function describeNode(e: NodeEntry): string {
   return `${e.id.slice(0, 40)} (${d.value.host ? `${d.value.host}, ` : ""}pid ${d.value.pid})`;
 }
 
-/** "a, b, c and 4 more": at most `max` names. */
-function listNames(names: string[], max = 8): string {
-  return names.length <= max ? names.join(", ") : `${names.slice(0, max).join(", ")} and ${names.length - max} more`;
-}
-
-/**
- * Who else is in the cluster, for the log: the first look says which nodes this one joined, later
- * looks say who joined and who left. Pure over the lists it is given.
- */
-export function createMembership(selfId: string, label: string) {
-  let known: Map<string, string> | null = null;
-  return {
-    /** The log lines for this look at the cluster's nodes (none when nothing changed). */
-    update(entries: NodeEntry[]): string[] {
-      const now = new Map<string, string>();
-      for (const e of entries) if (e.id !== selfId) now.set(e.id, describeNode(e));
-      const total = `${now.size + 1} node${now.size ? "s" : ""}`;
-      if (known === null) {
-        known = now;
-        return [now.size === 0 ? `${label}: no other node yet (this is the first)` : `${label}: joined ${now.size} other node${now.size === 1 ? "" : "s"}: ${listNames([...now.values()])}`];
-      }
-      const joined = [...now.keys()].filter((id) => !known!.has(id)).map((id) => now.get(id)!);
-      const left = [...known.keys()].filter((id) => !now.has(id)).map((id) => known!.get(id)!);
-      known = now;
-      const lines: string[] = [];
-      if (joined.length) lines.push(`${label}: ${listNames(joined)} joined (${total} now)`);
-      if (left.length) lines.push(`${label}: ${listNames(left)} left (${total} now)`);
-      return lines;
-    },
-  };
-}
-
 export function createClusterStats(o: ClusterStatsOptions): ClusterStats {
   const { registry, log, metrics } = o;
   const ttlMs = o.intervalMs * SNAPSHOT_TTL_FACTOR;
@@ -268,7 +237,7 @@ export function createClusterStats(o: ClusterStatsOptions): ClusterStats {
   let failing = false;
   let closed = false;
   const name = o.clusterName ?? null;
-  const membership = createMembership(registry.nodeId, name === null ? "cluster (unnamed; --cluster names one)" : `cluster ${name}`);
+  const membership = createMembership(registry.nodeId, name === null ? "cluster (unnamed; --cluster names one)" : `cluster ${name}`, describeNode);
   /** Log who is in the cluster: after this node's own snapshot is written, so others see it too. */
   async function lookAround() {
     try {

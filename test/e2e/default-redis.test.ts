@@ -22,6 +22,10 @@ describe("the default Redis, not configured", () => {
     expect(await ready.json()).toMatchObject({ ready: true, engine: "memory" });
     const c = await openWs(`${srv.wsUrl}/ws?room=time`);
     await c.next((m) => m.type === "joined");
+    // A webdis client subscribed while standalone: its plain channel is subscribed at the switch.
+    const webdis = await openWs(`${srv.wsUrl}/.json`);
+    webdis.send(["SUBSCRIBE", "plainch"]);
+    await webdis.next((m) => Array.isArray(m?.SUBSCRIBE) && m.SUBSCRIBE[0] === "subscribe");
     for (let i = 0; i < 3; i++) {
       const r = await emit(srv.url, { event: "update", room: "time", data: i });
       expect(r.body).toEqual({ ok: true, delivered: 1, rooms: ["time"] }); // no "cluster": false, no warning
@@ -44,6 +48,9 @@ describe("the default Redis, not configured", () => {
     expect(await c.next()).toMatchObject({ event: "update", data: "from the other node" });
     expect(await redisCli(port, "PUBLISH", "ws-emit", JSON.stringify({ event: "update", room: "time", data: "published" }))).toBe("2");
     expect(await c.next()).toMatchObject({ event: "update", data: "published" });
+    expect(await redisCli(port, "PUBLISH", "plainch", "hello")).toBe("1");
+    expect(await webdis.next()).toEqual({ SUBSCRIBE: ["message", "plainch", "hello"] });
+    webdis.close();
     // The cluster view exists now, listing both nodes.
     await srv.waitForLine(/cluster \(unnamed; --cluster names one\): .*(joined|other node)/);
     c.close();

@@ -84,6 +84,10 @@ describe("the emit subcommand speaks CLI", () => {
     expect(wrong.stderr).toContain("wrong secret");
     const ok = await runWsEmit(["emit", "x", "1", "--url", srv.url], { env: { SECRET: "s3" } });
     expect(ok.code).toBe(0);
+    // Nothing listens on port 1: the message says what to check, not an errno.
+    const nowhere = await runWsEmit(["emit", "x", "1", "--url", "http://127.0.0.1:1"]);
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr).toBe("ws-emit emit: cannot reach http://127.0.0.1:1: nothing listens there: is ws-emit running, and is --url (or WS_EMIT_URL) its address?\n");
   });
 });
 

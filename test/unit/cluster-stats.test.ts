@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import {
-  createMembership,
+  describeNode,
   CLUSTER_TOP_ROOMS,
   createClusterStats,
   decodeSnapshot,
@@ -15,6 +15,7 @@ import {
   topRooms,
   type NodeSnapshot,
 } from "../../src/ops/cluster-stats.ts";
+import { createMembership } from "../../src/ops/cluster-membership.ts";
 import { resolveConfig } from "../../src/core/config.ts";
 import { createNodeRegistry, nodeKeys, type NodeRegistry } from "../../src/engine/node-registry.ts";
 import type { NodeOps } from "../../src/engine/redis-link.ts";
@@ -255,12 +256,12 @@ describe("--stats-interval", () => {
 describe("membership log lines", () => {
   const e = (id: string, host?: string) => ({ id, snapshot: encodeSnapshot(snap(id, host ? { host } : {})), ttlLeftMs: 1000 });
   test("first look names the nodes joined; later looks name who joined and left", () => {
-    const m = createMembership("me", "cluster prod");
+    const m = createMembership("me", "cluster prod", describeNode);
     expect(m.update([e("me")])).toEqual(["cluster prod: no other node yet (this is the first)"]);
     expect(m.update([e("me"), e("b", "box2")])).toEqual(["cluster prod: b (box2, pid 1) joined (2 nodes now)"]);
     expect(m.update([e("me"), e("b", "box2")])).toEqual([]);
     expect(m.update([e("c")])).toEqual(["cluster prod: c (pid 1) joined (2 nodes now)", "cluster prod: b (box2, pid 1) left (2 nodes now)"]);
-    const first = createMembership("me", "cluster x");
+    const first = createMembership("me", "cluster x", describeNode);
     expect(first.update([e("a"), e("b")])).toEqual(["cluster x: joined 2 other nodes: a (pid 1), b (pid 1)"]);
   });
 });
