@@ -122,7 +122,14 @@ try {
   };
   console.log(JSON.stringify(result));
 } finally {
+  const dbg = (m: string) => process.env.DEBUG && console.error(`${new Date().toISOString()} ${m}`);
+  dbg("stopping clients");
   await clients?.stop();
+  dbg("stopping server");
   await node.stop();
+  dbg("stopping redis");
   await redis[Symbol.asyncDispose]();
+  dbg("done");
+  // Pending bound timers (Bun.sleep in the races) would keep the process alive.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 10);
 }

@@ -23,7 +23,7 @@ export interface Node {
 
 /** dist/ws-emit with `args`, returned once it printed its listening line (and, with Redis, /readyz is 200). */
 export async function startNode(args: string[], opts: { workers?: number } = {}): Promise<Node> {
-  const proc = Bun.spawn([join(ROOT, "dist/ws-emit"), "--address", "127.0.0.1:0", "--max-connections", "200000", ...args], {
+  const proc = Bun.spawn([join(ROOT, "dist/ws-emit"), "--address", "127.0.0.1:0", "--max-connections", "200000", "--drain", "200ms", ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", NO_COLOR: "1" },
     stdin: "ignore",

@@ -115,3 +115,6 @@ async function run(n: number, mode: "targeted" | "broadcast") {
 }
 
 for (const n of a.nodes!.split(",").map(Number)) for (const m of a.modes!.split(",")) await run(n, m as "targeted" | "broadcast");
+
+// Pending bound timers (Bun.sleep in the races) would keep the process alive.
+process.exit(0);
