@@ -103,6 +103,8 @@ export interface Clients {
   /** Resolves once `count` seqs are fully done (reported by `need` processes, as given to startClients). */
   fullyDone(count: number): Promise<void>;
   report(): Promise<{ received: number; disconnects: number; missing: number; incompleteSeqs: number }>;
+  /** The load-generator processes (for their CPU). */
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -167,6 +169,7 @@ export function startClients(plans: Array<{ localAddress?: string; conns: Array<
       });
     },
     completed: () => doneBy,
+    pids: procs.map((p) => p.pid),
     fullyDone(count) {
       if (full >= count) return Promise.resolve();
       return new Promise((resolve) => fullWaiters.push({ count, resolve }));
