@@ -73,6 +73,7 @@ try {
   // Sustained: at most WINDOW emits not yet delivered to everyone, for SUSTAIN seconds.
   const cpu0 = cpuSeconds(node.pids());
   const redisCpu0 = cpuSeconds([redis.proc.pid]);
+  const lgCpu0 = cpuSeconds(clients.pids);
   const busy0 = machineBusySeconds();
   const s0 = seq;
   const ts = Date.now();
@@ -91,6 +92,7 @@ try {
   const deliveries = sustainedEmits * j.joined;
   const serverCpu = cpuSeconds(node.pids()) - cpu0;
   const redisCpu = cpuSeconds([redis.proc.pid]) - redisCpu0;
+  const lgCpu = cpuSeconds(clients.pids) - lgCpu0;
   const machineCpu = machineBusySeconds() - busy0;
   const rep = await clients.report();
   const expected = seq * j.joined;
@@ -112,6 +114,7 @@ try {
       deliveriesPerSec: Math.round(deliveries / secs),
       serverCpuPct: Math.round((serverCpu / secs) * 100),
       redisCpuPct: Math.round((redisCpu / secs) * 100),
+      loadgenCpuPct: Math.round((lgCpu / secs) * 100),
       machineCpuPct: Math.round((machineCpu / secs) * 100),
       serverCpuUsPerDelivery: +((serverCpu * 1e6) / deliveries).toFixed(3),
     },
@@ -122,7 +125,14 @@ try {
   };
   console.log(JSON.stringify(result));
 } finally {
+  const dbg = (m: string) => process.env.DEBUG && console.error(`${new Date().toISOString()} ${m}`);
+  dbg("stopping clients");
   await clients?.stop();
+  dbg("stopping server");
   await node.stop();
+  dbg("stopping redis");
   await redis[Symbol.asyncDispose]();
+  dbg("done");
+  // Pending bound timers (Bun.sleep in the races) would keep the process alive.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 10);
 }

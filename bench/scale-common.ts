@@ -23,7 +23,7 @@ export interface Node {
 
 /** dist/ws-emit with `args`, returned once it printed its listening line (and, with Redis, /readyz is 200). */
 export async function startNode(args: string[], opts: { workers?: number } = {}): Promise<Node> {
-  const proc = Bun.spawn([join(ROOT, "dist/ws-emit"), "--address", "127.0.0.1:0", "--max-connections", "200000", ...args], {
+  const proc = Bun.spawn([join(ROOT, "dist/ws-emit"), "--address", "127.0.0.1:0", "--max-connections", "200000", "--drain", "200ms", ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", NO_COLOR: "1" },
     stdin: "ignore",
@@ -103,6 +103,8 @@ export interface Clients {
   /** Resolves once `count` seqs are fully done (reported by `need` processes, as given to startClients). */
   fullyDone(count: number): Promise<void>;
   report(): Promise<{ received: number; disconnects: number; missing: number; incompleteSeqs: number }>;
+  /** The load-generator processes (for their CPU). */
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -167,6 +169,7 @@ export function startClients(plans: Array<{ localAddress?: string; conns: Array<
       });
     },
     completed: () => doneBy,
+    pids: procs.map((p) => p.pid),
     fullyDone(count) {
       if (full >= count) return Promise.resolve();
       return new Promise((resolve) => fullWaiters.push({ count, resolve }));

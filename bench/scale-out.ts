@@ -60,6 +60,7 @@ async function run(n: number, mode: "targeted" | "broadcast") {
     const pids = nodes.flatMap((nd) => nd.pids());
     const cpu0 = cpuSeconds(pids);
     const rcpu0 = cpuSeconds([redis.proc.pid]);
+    const lg0 = cpuSeconds(clients.pids);
     const busy0 = machineBusySeconds();
     const t0 = Date.now();
     let seq = 0;
@@ -97,6 +98,7 @@ async function run(n: number, mode: "targeted" | "broadcast") {
       publishedPerSec: Math.round(seq / secs),
       serverCpuPct: Math.round(((cpuSeconds(pids) - cpu0) / secs) * 100),
       redisCpuPct: Math.round(((cpuSeconds([redis.proc.pid]) - rcpu0) / secs) * 100),
+      loadgenCpuPct: Math.round(((cpuSeconds(clients.pids) - lg0) / secs) * 100),
       machineCpuPct: Math.round(((machineBusySeconds() - busy0) / secs) * 100),
       perNode,
       expected: seq * fanout,
@@ -115,3 +117,6 @@ async function run(n: number, mode: "targeted" | "broadcast") {
 }
 
 for (const n of a.nodes!.split(",").map(Number)) for (const m of a.modes!.split(",")) await run(n, m as "targeted" | "broadcast");
+
+// Pending bound timers (Bun.sleep in the races) would keep the process alive.
+process.exit(0);

@@ -115,8 +115,12 @@ for (const n of COUNTS) {
         `n=${n} ${s.srv.name.padEnd(7)} median ${fmt(median(dps[i]!))} deliveries/s, server ${median(cpu[i]!).toFixed(3)} µs CPU/delivery; latency p50 ${p(i, 0).toFixed(2)} ms p99 ${p(i, 1).toFixed(2)} ms (per round: ${lat[i]!.map((x) => x[1]!.toFixed(0)).join(" ")})`,
       ),
     );
-    const pd = median(dps[1]!.map((x, k) => x / dps[0]![k]!));
+    const pairs = dps[1]!.map((x, k) => x / dps[0]![k]!);
+    const cpuPairs = cpu[1]!.map((x, k) => x / cpu[0]![k]!);
+    const pd = median(pairs);
     const pc = median(cpu[1]!.map((x, k) => cpu[0]![k]! / x));
+    const span = (xs: number[]) => `${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)}`;
+    console.log(`paired ratios, ${sides[1]!.srv.name}/${sides[0]!.srv.name}: deliveries/s ${pairs.map((x) => x.toFixed(3)).join(" ")} (spread ${span(pairs)}); CPU per delivery ${cpuPairs.map((x) => x.toFixed(3)).join(" ")} (median ${median(cpuPairs).toFixed(3)}, spread ${span(cpuPairs)})`);
     console.log(
       `fan-out ${MODE} n=${n} (${RUNS} alternating runs of ${K}×${B} emits): deliveries/s ratio ${pd.toFixed(3)} (paired median; target ≥ ${target}), CPU-per-delivery ratio ${pc.toFixed(3)}; ` +
         `p99 ratio ${(p(1, 1) / p(0, 1)).toFixed(3)} (median of ${LAT_ROUNDS} rounds; paired ${median(lat[1]!.map((x, r) => x[1]! / lat[0]![r]![1]!)).toFixed(3)}; target ≤ 1.25)`,

@@ -50,7 +50,9 @@ try {
   }
   servers.forEach((s, i) => console.log(`${s.name.padEnd(12)} median ${fmt(median(rps[i]!))} req/s, server CPU median ${median(us[i]!).toFixed(1)} µs/req (runs: ${rps[i]!.map((x) => fmt(x)).join(" ")})`));
   for (let i = 1; i < servers.length; i++) {
-    const pr = median(rps[i]!.map((x, k) => x / rps[0]![k]!));
+    const pairs = rps[i]!.map((x, k) => x / rps[0]![k]!);
+    const pr = median(pairs);
+    console.log(`paired req/s ratios ${servers[i]!.name}/${servers[0]!.name}: ${pairs.map((x) => x.toFixed(3)).join(" ")} (spread ${Math.min(...pairs).toFixed(3)}–${Math.max(...pairs).toFixed(3)})`);
     const pc = median(us[i]!.map((x, k) => us[0]![k]! / x));
     console.log(`http ingest ${servers[i]!.name}/${servers[0]!.name} (wrk -c${CONNS}, ${RUNS}×${SECS}s alternating): req/s ratio ${pr.toFixed(3)} (paired median; target ≥ 0.8), CPU-per-request ratio ${pc.toFixed(3)}`);
   }

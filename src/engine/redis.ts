@@ -243,6 +243,7 @@ export function createRedisEngine({ url, config, hub, log, metrics, boundary = c
       const delivered = hub.deliver(msg);
       let sent: Array<Promise<boolean>>;
       if (msg.rooms === null) sent = [fanOut(bcast, msg)];
+      else if (msg.rooms.length === 1) sent = [fanOut(channelOf(msg.namespace, msg.rooms[0]!), msg)];
       else sent = splitByShard(msg, msg.rooms, partitions).map(([k, part]) => fanOut(partitionChannels[k]!, part));
       const ok = (await Promise.all(sent)).every(Boolean);
       return { delivered, cluster: ok };
