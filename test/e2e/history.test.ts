@@ -292,3 +292,34 @@ describe("Redis-channel emits with history: one node publishes them (the ingest 
     }
   }, 30_000);
 });
+
+describe("SSE: the serving node is killed", () => {
+  test("EventSource reconnects by itself (through a proxy, to the other node) with its Last-Event-ID: every event once", async () => {
+    const { tcpProxy } = await import("../helpers/switch-proxy.ts");
+    const victim = await startNode(redis.url, HISTORY);
+    const proxy = tcpProxy(Number(new URL(victim.url).port));
+    const es = openEventSource(`${proxy.url}/sse?room=sk&room=sk2`, ["n", "gap"]);
+    try {
+      await es.opened;
+      for (let i = 1; i <= 5; i++) await emit(b.url, { event: "n", room: i % 2 ? "sk" : "sk2", data: i });
+      await es.next((e) => e.data === "5");
+      proxy.setTarget(Number(new URL(b.url).port));
+      const errorsBefore = es.errors();
+      await victim.stop("SIGKILL");
+      for (let i = 6; i <= 15; i++) await emit(b.url, { event: "n", room: i % 2 ? "sk" : "sk2", data: i });
+      // EventSource waits the retry hint (3 s), then comes back with Last-Event-ID.
+      await es.next((e) => e.data === "15", 15_000);
+      expect(es.errors()).toBeGreaterThan(errorsBefore);
+      expect(es.received.filter((e) => e.type === "gap")).toEqual([]);
+      const got = es.received.map((e) => Number(e.data));
+      expect([...got].sort((x, y) => x - y)).toEqual(range(1, 15)); // each once
+      // In order within each room (a replay goes room by room).
+      expect(got.filter((n) => n % 2)).toEqual(range(1, 15).filter((n) => n % 2));
+      expect(got.filter((n) => n % 2 === 0)).toEqual(range(1, 15).filter((n) => n % 2 === 0));
+    } finally {
+      es.close();
+      proxy.stop();
+      await victim.stop();
+    }
+  }, 30_000);
+});
