@@ -129,6 +129,22 @@ describe("SSE", () => {
     es2.close();
   });
 
+  test("a stream reopened with a room added at the end: the old rooms resume, the new one starts fresh (no gap)", async () => {
+    const es1 = openEventSource(`${a.url}/sse?room=sa`, ["n", "gap"]);
+    await es1.opened;
+    await emit(a.url, { event: "n", room: "sa", data: 1 });
+    const first = await es1.next();
+    es1.close();
+    await emit(a.url, { event: "n", room: "sa", data: 2 });
+    const es2 = openEventSource(`${b.url}/sse?room=sa&room=sb`, ["n", "gap"], { "Last-Event-ID": first.id! });
+    await es2.opened;
+    await emit(b.url, { event: "n", room: "sb", data: 3 });
+    await es2.next((e) => e.data === "3");
+    expect(es2.received.map((e) => `${e.type}:${e.data}`)).toEqual(["n:2", "n:3"]);
+    expect(es2.received.at(-1)!.id!.split(",")).toHaveLength(2);
+    es2.close();
+  });
+
   test("?lastEventId= works for a first connect", async () => {
     const es1 = openEventSource(`${a.url}/sse?room=slid`, ["n"]);
     await es1.opened;

@@ -36,7 +36,9 @@ export function resumeStream(ctx: Ctx, rooms: string[], lastEventId: string | nu
   const format = stateFormats.get(ctx)?.get(formatId);
   // An id of another shape (another room list, the old SSE history's ids): every room is a gap.
   const parsed = lastEventId === null ? null : parsePositionList(lastEventId.trim(), rooms.length);
-  const since: Array<Position | null> = rooms.map((_, i) => (parsed?.ok ? parsed.value[i]! : null));
+  const since: Array<Position | null> = rooms.map((_, i) => (parsed?.ok ? (parsed.value[i] ?? null) : null));
+  // Rooms past the end of the id were added since: they start fresh (no gap to report).
+  const known = parsed?.ok ? parsed.value.length : rooms.length;
   return Promise.all(rooms.map((r, i) => history.read(DEFAULT_NAMESPACE, r, since[i]!)))
     .then((reads: HistoryRead[]) => {
       if (target.done()) return;
@@ -45,7 +47,7 @@ export function resumeStream(ctx: Ctx, rooms: string[], lastEventId: string | nu
       const mine = new Set(rooms);
       reads.forEach((read, i) => {
         const room = rooms[i]!;
-        if (lastEventId === null) return;
+        if (lastEventId === null || i >= known) return;
         if (since[i] === null || read.events === null) {
           gaps.push(room);
           return;
@@ -58,7 +60,7 @@ export function resumeStream(ctx: Ctx, rooms: string[], lastEventId: string | nu
         }
       });
       ctx.metrics.inc("ws_emit_resumes_total", { transport: "sse", result: lastEventId === null ? "fresh" : gaps.length ? "gap" : "recovered" });
-      const start = rooms.map((_, i) => (lastEventId !== null && since[i] && reads[i]!.events !== null ? since[i]! : reads[i]!.top));
+      const start = rooms.map((_, i) => (lastEventId !== null && i < known && since[i] && reads[i]!.events !== null ? since[i]! : reads[i]!.top));
       const gap = gaps.length ? `event: gap\ndata: ${JSON.stringify(gaps)}\n\n` : null;
       // Every room starts after its top (replayed up to it, or a fresh start there).
       target.goLive(gap, frames, start, reads.map((r) => r.top), reads.map((r) => r.top));
