@@ -339,3 +339,25 @@ describe("SSE: the serving node is killed", () => {
     }
   }, 30_000);
 });
+
+describe("--history-ttl", () => {
+  test("an event older than the TTL cannot be replayed (Redis keeps the stream whole): recovered:false; newer ones can", async () => {
+    await using r3 = await startRedis();
+    const n = await startNode(r3.url, ["--history", "100", "--history-ttl", "1s"]);
+    try {
+      const ids: string[] = [];
+      for (const data of [1, 2]) ids.push((await emit(n.url, { event: "n", room: "ttl", data })).body.ids.ttl);
+      await Bun.sleep(1200); // the TTL itself is what is tested: time has to pass
+      ids.push((await emit(n.url, { event: "n", room: "ttl", data: 3 })).body.ids.ttl);
+      const old = await openWs(`${n.wsUrl}/ws?room=ttl&since=${ids[0]}`);
+      expect(await old.next((m) => m.type === "joined")).toMatchObject({ recovered: false });
+      const fresh = await openWs(`${n.wsUrl}/ws?room=ttl&since=${ids[1]}`);
+      expect(await fresh.next((m) => m.type === "joined")).toMatchObject({ recovered: true });
+      expect((await fresh.next((m) => m.type === "event")).data).toBe(3);
+      old.close();
+      fresh.close();
+    } finally {
+      await n.stop();
+    }
+  }, 30_000);
+});
