@@ -203,3 +203,13 @@ describe("config", () => {
     expect(!bad.ok && bad.issues.join("\n")).toMatch(/--history:[\s\S]*--history-ttl:/);
   });
 });
+
+describe("ws-emit emit --idempotency-key", () => {
+  const { emitRequest } = require("../../src/commands/emit.ts") as typeof import("../../src/commands/emit.ts");
+  test("goes into the body; a bad one is an issue naming the flag", () => {
+    const r = emitRequest(["update", "1", "--room", "r", "--idempotency-key", "order-17"], {});
+    expect(r.ok && r.value.body).toEqual({ event: "update", data: 1, room: "r", idempotency_key: "order-17" });
+    const bad = emitRequest(["update", "--idempotency-key", "x".repeat(201)], {});
+    expect(!bad.ok && bad.issues.join()).toContain("--idempotency-key:");
+  });
+});
