@@ -3,6 +3,7 @@ import { scanFlags } from "./cli-args.ts";
 import { eventNameError } from "../ingest/emit-request.ts";
 import { parseNamespace, parseRoom } from "../core/rooms.ts";
 import { deeperThan, depthError, MAX_DEPTH } from "../core/bounds.ts";
+import { parseIdempotencyKey } from "../engine/idempotency.ts";
 
 export interface EmitRequest {
   url: string;
@@ -22,7 +23,7 @@ const isNegativeNumber = (a: string) => /^-\d/.test(a);
 export function emitRequest(rawArgs: string[], env: Record<string, string | undefined> = process.env): { ok: true; value: EmitRequest } | { ok: false; issues: string[] } {
   // Negative numbers are positionals: shield them from the flag scanner.
   const shielded = rawArgs.map((a) => (isNegativeNumber(a) ? `\u0000${a}` : a));
-  const scan = scanFlags(shielded, new Set(["room", "except", "namespace", "url", "secret"]));
+  const scan = scanFlags(shielded, new Set(["room", "except", "namespace", "url", "secret", "idempotency-key"]));
   const issues = scan.ok ? [] : [...scan.issues];
   const flags = scan.ok ? scan.flags : {};
   const positionals = scan.ok ? scan.positionals.map((p) => p.replace(/^\u0000/, "")) : [];
@@ -62,6 +63,13 @@ export function emitRequest(rawArgs: string[], env: Record<string, string | unde
     if (!ns.ok) issues.push(`--namespace ${JSON.stringify(namespace)}: ${ns.error}`);
     body.namespace = namespace;
   }
+  // history (issue 13): a retry with the same key is delivered once.
+  const key = flags["idempotency-key"]?.at(-1);
+  if (key !== undefined) {
+    const k = parseIdempotencyKey(key);
+    if (!k.ok) issues.push(`--idempotency-key: ${k.error.replace(/^"idempotency_key" /, "")}`);
+    body.idempotency_key = key;
+  }
   const urlFlag = flags.url?.at(-1);
   const urlText = (urlFlag ?? env.WS_EMIT_URL ?? "http://127.0.0.1:8899").replace(/\/+$/, "");
   const urlName = urlFlag !== undefined ? "--url" : env.WS_EMIT_URL !== undefined ? "WS_EMIT_URL" : "--url";
@@ -85,6 +93,7 @@ export default defineCommand({
     room: { type: "string", description: "room (repeat for several; omit to broadcast)" },
     except: { type: "string", description: "leave out the members of this room (repeatable)" },
     namespace: { type: "string", description: "Socket.IO namespace (default /)" },
+    "idempotency-key": { type: "string", description: "a retry with the same key within --idempotency-window is not delivered again" },
     url: { type: "string", description: "ws-emit base URL (env WS_EMIT_URL; default http://127.0.0.1:8899)" },
     secret: { type: "string", description: "emit secret (env SECRET / WS_EMIT_SECRET)" },
   },

@@ -62,15 +62,17 @@ export function formatPositionList(list: ReadonlyArray<Position | null>): string
 }
 
 /**
- * Parse an SSE `Last-Event-ID` for a stream of `rooms` rooms. An id of another shape (another
- * room count, an id of the old in-memory SSE history, garbage) is an error: the caller treats
- * every room as unknown.
+ * Parse an SSE `Last-Event-ID` for a stream of `rooms` rooms. It may have fewer entries than
+ * the stream has rooms (a client that reopens its stream with rooms added at the end): the
+ * result is as long as the id. An id of another shape (more entries, garbage) is an error: the
+ * caller treats every room as unknown. A position handed to the wrong room (a room list
+ * reordered) cannot match: epochs differ from room to room.
  */
 export function parsePositionList(x: string, rooms: number): Parsed<Array<Position | null>> {
   if (rooms < 1) return { ok: false, error: "no rooms" };
   if (x.length > rooms * (MAX_POSITION_LENGTH + 1)) return { ok: false, error: "id too long for this stream's rooms" };
   const parts = x.split(",");
-  if (parts.length !== rooms) return { ok: false, error: `id has ${parts.length} entries for ${rooms} room(s)` };
+  if (parts.length > rooms) return { ok: false, error: `id has ${parts.length} entries for ${rooms} room(s)` };
   const out: Array<Position | null> = [];
   for (const p of parts) {
     if (p === "") {

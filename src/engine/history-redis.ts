@@ -19,7 +19,7 @@ import type { Logger } from "../ops/log.ts";
 import { decodeFanout, encodeEmit } from "./fanout-codec.ts";
 import { decideRead, HISTORY_META_TTL_MS, roomKey, type HistoryOptions, type HistoryStore, type StoredEvent } from "./history.ts";
 
-// KEYS: meta hash, stream. ARGV: maxlen, stream ttl ms, meta ttl ms, epoch if new, payload.
+// KEYS: meta hash, stream. ARGV: maxlen, stream ttl ms, meta ttl ms, epoch if new, payload, now (ms).
 const APPEND = `
 local e = redis.call('HGET', KEYS[1], 'e')
 if not e then
@@ -28,7 +28,7 @@ if not e then
   redis.call('HSET', KEYS[1], 'e', e)
 end
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], n .. '-0', 'm', ARGV[5])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], n .. '-0', 'm', ARGV[5], 't', ARGV[6])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {e, n}`;
@@ -50,7 +50,7 @@ if ARGV[1] ~= e or since >= n or n - since > tonumber(ARGV[3]) then return {e, n
 return {e, n, redis.call('XRANGE', KEYS[2], since + 1, '+', 'COUNT', n - since)}`;
 
 type Scripted = {
-  wsEmitHistAppend(meta: string, stream: string, maxlen: number, ttl: number, metaTtl: number, epoch: string, payload: string): Promise<[string, number]>;
+  wsEmitHistAppend(meta: string, stream: string, maxlen: number, ttl: number, metaTtl: number, epoch: string, payload: string, now: number): Promise<[string, number]>;
   wsEmitHistRead(meta: string, stream: string, epoch: string, since: number, size: number, newEpoch: string, ttl: number): Promise<[string, number, Array<[string, string[]]>]>;
 };
 
@@ -111,7 +111,7 @@ export function createRedisHistory(client: Redis | Cluster, prefix: string, opts
       const got = await Promise.all(
         msg.rooms.map((room) => {
           const [m, s] = keys(msg.namespace, room);
-          return c.wsEmitHistAppend(m, s, size, ttlMs, Math.max(HISTORY_META_TTL_MS, ttlMs), epoch, payload);
+          return c.wsEmitHistAppend(m, s, size, ttlMs, Math.max(HISTORY_META_TTL_MS, ttlMs), epoch, payload, Date.now());
         }),
       );
       msg.rooms.forEach((room, i) => out.set(room, { epoch: String(got[i]![0]), offset: Number(got[i]![1]) }));
@@ -120,9 +120,12 @@ export function createRedisHistory(client: Redis | Cluster, prefix: string, opts
     async read(namespace, room, since) {
       const [m, s] = keys(namespace, room);
       const [e, n, entries] = await c.wsEmitHistRead(m, s, since?.epoch ?? "", since?.offset ?? 0, size, newEpoch(), ttlMs);
+      // Events older than the TTL are gone as far as readers go (the stream only expires whole).
+      const oldest = Date.now() - ttlMs;
       return decideRead({ epoch: String(e), offset: Number(n) }, since, size, () => {
         const got: StoredEvent[] = [];
         for (const [id, fields] of entries) {
+          if (fields[2] === "t" && Number(fields[3]) < oldest) return null;
           const f = fields[1] === undefined ? null : decodeFanout(fields[1]);
           // Written by another version or by hand: a gap the reader is told about, not a crash.
           if (!f || !f.ok || f.value.kind !== "emit") return null;

@@ -83,19 +83,21 @@ export function trackLiveTops(hub: Hub): void {
 }
 
 /**
- * After the replay: forward the caught frames not covered by `top`, keep forwarding newer live
+ * After the replay: forward the caught frames not covered by `top` (null: nothing was replayed,
+ * forward all and subscribe at once), keep forwarding newer live
  * frames until live delivery here has reached `top` (or SEAM_WAIT_MS passed), then close the
  * seam and `subscribe()` (deferred to a microtask: never inside the delivery that reached it).
  */
-export function finishSeam(hub: Hub, seam: Seam, caught: Encoded[], namespace: string, room: string, top: Position, opts: { idOf(f: Encoded): string | null; forward(f: Encoded): void; subscribe(): void }): Promise<void> {
+export function finishSeam(hub: Hub, seam: Seam, caught: Encoded[], namespace: string, room: string, top: Position | null, opts: { idOf(f: Encoded): string | null; forward(f: Encoded): void; subscribe(): void }): Promise<void> {
   const tops = liveTops(hub);
   const reached = () => {
-    if (top.offset === 0) return true;
+    // Nothing replayed (a fresh join, or one that could not resume): nothing to leave out.
+    if (top === null || top.offset === 0) return true;
     const p = tops.get(`${namespace}|${room}`);
     return p !== undefined && p.epoch === top.epoch && p.offset >= top.offset;
   };
   const pass = (f: Encoded) => {
-    if (!coveredBy(opts.idOf(f), top)) opts.forward(f);
+    if (top === null || !coveredBy(opts.idOf(f), top)) opts.forward(f);
   };
   for (const f of caught) pass(f);
   let done = false;

@@ -9,6 +9,7 @@ import { io, type Socket } from "socket.io-client";
 import { emit, startNode, type Started } from "../helpers/server.ts";
 import { startRedis, type RedisServer } from "../helpers/redis.ts";
 import { once } from "../helpers/sio.ts";
+import { tcpProxy } from "../helpers/switch-proxy.ts";
 
 let redis: RedisServer;
 let b: Started;
@@ -22,42 +23,6 @@ afterAll(async () => {
   await b?.stop();
   await redis?.[Symbol.asyncDispose]();
 }, 30_000);
-
-/** A TCP proxy on a free port whose backend can be switched; connections are cut when either side closes. */
-function tcpProxy(port: number) {
-  let target = port;
-  type Pair = { up?: Bun.Socket<unknown>; pending: Uint8Array[] };
-  const server = Bun.listen<Pair>({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      open(client) {
-        client.data = { pending: [] };
-        Bun.connect({
-          hostname: "127.0.0.1",
-          port: target,
-          socket: {
-            open(up) {
-              client.data.up = up;
-              for (const p of client.data.pending) up.write(p);
-              client.data.pending = [];
-            },
-            data: (_up, d) => void client.write(d),
-            close: () => void client.end(),
-            error: () => void client.end(),
-          },
-        }).catch(() => void client.end());
-      },
-      data(client, d) {
-        if (client.data.up) client.data.up.write(d);
-        else client.data.pending.push(new Uint8Array(d));
-      },
-      close: (client) => void client.data.up?.end(),
-      error: (client) => void client.data.up?.end(),
-    },
-  });
-  return { url: `http://127.0.0.1:${server.port}`, setTarget: (p: number) => (target = p), stop: () => server.stop(true) };
-}
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 async function emitRange(base: string, room: string, from: number, to: number) {

@@ -129,6 +129,22 @@ describe("SSE", () => {
     es2.close();
   });
 
+  test("a stream reopened with a room added at the end: the old rooms resume, the new one starts fresh (no gap)", async () => {
+    const es1 = openEventSource(`${a.url}/sse?room=sa`, ["n", "gap"]);
+    await es1.opened;
+    await emit(a.url, { event: "n", room: "sa", data: 1 });
+    const first = await es1.next();
+    es1.close();
+    await emit(a.url, { event: "n", room: "sa", data: 2 });
+    const es2 = openEventSource(`${b.url}/sse?room=sa&room=sb`, ["n", "gap"], { "Last-Event-ID": first.id! });
+    await es2.opened;
+    await emit(b.url, { event: "n", room: "sb", data: 3 });
+    await es2.next((e) => e.data === "3");
+    expect(es2.received.map((e) => `${e.type}:${e.data}`)).toEqual(["n:2", "n:3"]);
+    expect(es2.received.at(-1)!.id!.split(",")).toHaveLength(2);
+    es2.close();
+  });
+
   test("?lastEventId= works for a first connect", async () => {
     const es1 = openEventSource(`${a.url}/sse?room=slid`, ["n"]);
     await es1.opened;
@@ -289,6 +305,59 @@ describe("Redis-channel emits with history: one node publishes them (the ingest 
       c.close();
     } finally {
       await Promise.allSettled([n1.stop(), n2.stop()]);
+    }
+  }, 30_000);
+});
+
+describe("SSE: the serving node is killed", () => {
+  test("EventSource reconnects by itself (through a proxy, to the other node) with its Last-Event-ID: every event once", async () => {
+    const { tcpProxy } = await import("../helpers/switch-proxy.ts");
+    const victim = await startNode(redis.url, HISTORY);
+    const proxy = tcpProxy(Number(new URL(victim.url).port));
+    const es = openEventSource(`${proxy.url}/sse?room=sk&room=sk2`, ["n", "gap"]);
+    try {
+      await es.opened;
+      for (let i = 1; i <= 5; i++) await emit(b.url, { event: "n", room: i % 2 ? "sk" : "sk2", data: i });
+      await es.next((e) => e.data === "5");
+      proxy.setTarget(Number(new URL(b.url).port));
+      const errorsBefore = es.errors();
+      await victim.stop("SIGKILL");
+      for (let i = 6; i <= 15; i++) await emit(b.url, { event: "n", room: i % 2 ? "sk" : "sk2", data: i });
+      // EventSource waits the retry hint (3 s), then comes back with Last-Event-ID.
+      await es.next((e) => e.data === "15", 15_000);
+      expect(es.errors()).toBeGreaterThan(errorsBefore);
+      expect(es.received.filter((e) => e.type === "gap")).toEqual([]);
+      const got = es.received.map((e) => Number(e.data));
+      expect([...got].sort((x, y) => x - y)).toEqual(range(1, 15)); // each once
+      // In order within each room (a replay goes room by room).
+      expect(got.filter((n) => n % 2)).toEqual(range(1, 15).filter((n) => n % 2));
+      expect(got.filter((n) => n % 2 === 0)).toEqual(range(1, 15).filter((n) => n % 2 === 0));
+    } finally {
+      es.close();
+      proxy.stop();
+      await victim.stop();
+    }
+  }, 30_000);
+});
+
+describe("--history-ttl", () => {
+  test("an event older than the TTL cannot be replayed (Redis keeps the stream whole): recovered:false; newer ones can", async () => {
+    await using r3 = await startRedis();
+    const n = await startNode(r3.url, ["--history", "100", "--history-ttl", "1s"]);
+    try {
+      const ids: string[] = [];
+      for (const data of [1, 2]) ids.push((await emit(n.url, { event: "n", room: "ttl", data })).body.ids.ttl);
+      await Bun.sleep(1200); // the TTL itself is what is tested: time has to pass
+      ids.push((await emit(n.url, { event: "n", room: "ttl", data: 3 })).body.ids.ttl);
+      const old = await openWs(`${n.wsUrl}/ws?room=ttl&since=${ids[0]}`);
+      expect(await old.next((m) => m.type === "joined")).toMatchObject({ recovered: false });
+      const fresh = await openWs(`${n.wsUrl}/ws?room=ttl&since=${ids[1]}`);
+      expect(await fresh.next((m) => m.type === "joined")).toMatchObject({ recovered: true });
+      expect((await fresh.next((m) => m.type === "event")).data).toBe(3);
+      old.close();
+      fresh.close();
+    } finally {
+      await n.stop();
     }
   }, 30_000);
 });

@@ -39,7 +39,8 @@ describe("positions (client text: strict and bounded)", () => {
     const text = formatPositionList(list);
     expect(text).toBe("ab-3,,cd-0");
     expect(parsePositionList(text, 3)).toEqual({ ok: true, value: list });
-    expect(parsePositionList(text, 2).ok).toBe(false);
+    expect(parsePositionList(text, 2).ok).toBe(false); // more entries than rooms
+    expect(parsePositionList(text, 4)).toEqual({ ok: true, value: list }); // a room added at the end: as long as the id
     expect(parsePositionList("3f2a9c1b-17", 1).ok).toBe(true); // an old SSE id parses, and its epoch is unknown
     expect(parsePositionList("ab-3,".repeat(10_000), 2).ok).toBe(false);
     fc.assert(fc.property(fc.string({ maxLength: 200 }), fc.integer({ min: 1, max: 5 }), (s, n) => void parsePositionList(s, n)), { numRuns: 10_000 });
@@ -200,5 +201,15 @@ describe("config", () => {
     const bad = cfg({ history: ["-1"], "history-ttl": ["soon"] });
     expect(bad.ok).toBe(false);
     expect(!bad.ok && bad.issues.join("\n")).toMatch(/--history:[\s\S]*--history-ttl:/);
+  });
+});
+
+describe("ws-emit emit --idempotency-key", () => {
+  const { emitRequest } = require("../../src/commands/emit.ts") as typeof import("../../src/commands/emit.ts");
+  test("goes into the body; a bad one is an issue naming the flag", () => {
+    const r = emitRequest(["update", "1", "--room", "r", "--idempotency-key", "order-17"], {});
+    expect(r.ok && r.value.body).toEqual({ event: "update", data: 1, room: "r", idempotency_key: "order-17" });
+    const bad = emitRequest(["update", "--idempotency-key", "x".repeat(201)], {});
+    expect(!bad.ok && bad.issues.join()).toContain("--idempotency-key:");
   });
 });

@@ -138,6 +138,8 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, text: str
       ws.send(nativeFormat.encode(atPosition(e.msg, room, { epoch: read.top.epoch, offset: e.offset }), room));
     }
     // Later frames of this client wait until then (leave, join), so they apply in order.
+    // The client starts after `position` (replayed up to it, or a fresh start there): live frames
+    // at or before it are left out, those after it are sent, whichever way they come.
     await finishSeam(hub, seam, caught, NS, room, read.top, {
       idOf: (f) => nativeFrameId(typeof f === "string" ? f : f.parts[0]),
       forward: (f) => void (!conn.closed && ws.send(typeof f === "string" ? f : f.parts[0])),

@@ -19,8 +19,9 @@ export interface ResumeTarget {
    * @param first the replayed frames (with their position headers), oldest first per room
    * @param start where each room's position starts before the replay (the client's, or the top)
    * @param tops each room's top as read
+   * @param covers per room, the top a replay covered (live frames at or before it are dropped); null: nothing replayed
    */
-  goLive(gap: string | null, first: string[], start: Array<Position | null>, tops: Position[]): void;
+  goLive(gap: string | null, first: string[], start: Array<Position | null>, tops: Position[], covers: Array<Position | null>): void;
 }
 
 /** Is `position` (a frame's header) at or before `top`, in the same epoch? */
@@ -29,13 +30,16 @@ export function coveredPosition(position: string, top: Position): boolean {
   return p.ok && p.value.epoch === top.epoch && p.value.offset <= top.offset;
 }
 
-export function resumeStream(ctx: Ctx, rooms: string[], lastEventId: string | null, formatId: string, target: ResumeTarget): void {
+/** Resolves once the stream knows every room's position (its headers wait for it). */
+export function resumeStream(ctx: Ctx, rooms: string[], lastEventId: string | null, formatId: string, target: ResumeTarget): Promise<void> {
   const history = ctx.engine.history!;
   const format = stateFormats.get(ctx)?.get(formatId);
   // An id of another shape (another room list, the old SSE history's ids): every room is a gap.
   const parsed = lastEventId === null ? null : parsePositionList(lastEventId.trim(), rooms.length);
-  const since: Array<Position | null> = rooms.map((_, i) => (parsed?.ok ? parsed.value[i]! : null));
-  Promise.all(rooms.map((r, i) => history.read(DEFAULT_NAMESPACE, r, since[i]!)))
+  const since: Array<Position | null> = rooms.map((_, i) => (parsed?.ok ? (parsed.value[i] ?? null) : null));
+  // Rooms past the end of the id were added since: they start fresh (no gap to report).
+  const known = parsed?.ok ? parsed.value.length : rooms.length;
+  return Promise.all(rooms.map((r, i) => history.read(DEFAULT_NAMESPACE, r, since[i]!)))
     .then((reads: HistoryRead[]) => {
       if (target.done()) return;
       const gaps: string[] = [];
@@ -43,7 +47,7 @@ export function resumeStream(ctx: Ctx, rooms: string[], lastEventId: string | nu
       const mine = new Set(rooms);
       reads.forEach((read, i) => {
         const room = rooms[i]!;
-        if (lastEventId === null) return;
+        if (lastEventId === null || i >= known) return;
         if (since[i] === null || read.events === null) {
           gaps.push(room);
           return;
@@ -56,9 +60,10 @@ export function resumeStream(ctx: Ctx, rooms: string[], lastEventId: string | nu
         }
       });
       ctx.metrics.inc("ws_emit_resumes_total", { transport: "sse", result: lastEventId === null ? "fresh" : gaps.length ? "gap" : "recovered" });
-      const start = rooms.map((_, i) => (lastEventId !== null && since[i] && reads[i]!.events !== null ? since[i]! : reads[i]!.top));
+      const start = rooms.map((_, i) => (lastEventId !== null && i < known && since[i] && reads[i]!.events !== null ? since[i]! : reads[i]!.top));
       const gap = gaps.length ? `event: gap\ndata: ${JSON.stringify(gaps)}\n\n` : null;
-      target.goLive(gap, frames, start, reads.map((r) => r.top));
+      // Every room starts after its top (replayed up to it, or a fresh start there).
+      target.goLive(gap, frames, start, reads.map((r) => r.top), reads.map((r) => r.top));
     })
     .catch((e) => {
       // The history cannot answer: the client reconnects (EventSource does) and tries again.

@@ -106,8 +106,12 @@ export async function sseRoute(ctx: Ctx, req: Request, url: URL, ip: string): Pr
   const formatId = format === "envelope" ? SSE_ENVELOPE_FORMAT_ID : SSE_FORMAT_ID;
   // --history: every room's position is read (and what was missed since Last-Event-ID
   // replayed) while the stream already holds the live frames back: see ./resume.ts.
-  const resume = ctx.engine.history && rooms.length > 0 ? { lastEventId: req.headers.get("last-event-id") ?? url.searchParams.get("lastEventId") } : undefined;
-  return streamResponse(ctx, req, openStream(ctx, req, conn, { formatId, rooms, broadcast: true, maxRooms: config.maxRoomsPerConnection, resume }));
+  const resume = ctx.engine.history && rooms.length > 0 ? { lastEventId: req.headers.get("last-event-id") ?? url.searchParams.get("lastEventId"), ready: Promise.resolve() } : undefined;
+  const body = openStream(ctx, req, conn, { formatId, rooms, broadcast: true, maxRooms: config.maxRoomsPerConnection, resume });
+  // The headers go out once every room's position is known: an open EventSource then gets every
+  // event emitted after it saw `open` (the read is the stream's starting point).
+  if (resume) await resume.ready;
+  return streamResponse(ctx, req, body);
 }
 
 /**
@@ -150,8 +154,8 @@ interface StreamOptions {
   maxRooms: number;
   /** Called once when the stream ends, whatever ended it. */
   onClose?: () => void;
-  /** --history: read each room's position (and resume from Last-Event-ID) before going live. */
-  resume?: { lastEventId: string | null };
+  /** --history: read each room's position (and resume from Last-Event-ID) before going live; `ready` is set to when that is done. */
+  resume?: { lastEventId: string | null; ready: Promise<void> };
 }
 
 /** Subscribe, register, and build the response body. */
@@ -246,7 +250,7 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
   const positions: string[] = rooms.map(() => "");
   let held: string[] | null = opts.resume ? [] : null;
   /** Each room's top as read at the resume: a live frame at or before it was replayed already. */
-  let resumedTops: Position[] | null = null;
+  let resumedTops: Array<Position | null> | null = null;
   /** Replace a frame's position header by this stream's `id:` line; "" for a frame the replay covered. */
   function stamp(frame: string): string {
     const m = splitMarked(frame);
@@ -254,7 +258,8 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
     const i = roomIndex?.get(m.room);
     if (i === undefined) return m.text;
     // The history is written before the fan-out: an event the read saw may still come live.
-    if (resumedTops && coveredPosition(m.position, resumedTops[i]!)) return "";
+    const cover = resumedTops?.[i];
+    if (cover && coveredPosition(m.position, cover)) return "";
     positions[i] = m.position;
     return `id: ${positions.join(",")}\n${m.text}`;
   }
@@ -324,11 +329,11 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
     if (conn.transport === "sse") metrics.inc("ws_emit_joins_total", { result: "ok" });
   }
   if (opts.resume) {
-    resumeStream(ctx, rooms, opts.resume.lastEventId, formatId, {
+    opts.resume.ready = resumeStream(ctx, rooms, opts.resume.lastEventId, formatId, {
       done: () => done,
       // The history cannot answer: end the stream; EventSource comes back with its Last-Event-ID.
       fail: () => stream.end("room history unavailable, reconnect"),
-      goLive(gap: string | null, first: string[], start: Array<Position | null>, tops: Position[]) {
+      goLive(gap: string | null, first: string[], start: Array<Position | null>, tops: Position[], covers: Array<Position | null>) {
         const caught = held ?? [];
         held = null;
         // Replayed events advance their room from where the client was; then every room is at
@@ -336,7 +341,7 @@ function openStream(ctx: Ctx, req: Request, conn: Conn, opts: StreamOptions): Re
         start.forEach((p, i) => (positions[i] = p ? formatPosition(p) : ""));
         const replayed = first.map(stamp).join("");
         tops.forEach((p, i) => (positions[i] = formatPosition(p)));
-        resumedTops = tops;
+        resumedTops = covers;
         send(`${gap ?? ""}${replayed}id: ${positions.join(",")}\n\n`);
         // Those covered by the replay are dropped by stamp().
         for (const f of caught) sink.send(f);
