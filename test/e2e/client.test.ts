@@ -227,6 +227,58 @@ describe("client library in Chromium", () => {
     }
   });
 
+  test("over WebSocket with --history, a dropped connection resumes from each room's last id: the missed event once, in order", { timeout: 40_000 }, async () => {
+    await using srv = await startWsEmit(["--history", "100"]);
+    const proxy = await startProxy(Number(new URL(srv.url).port));
+    try {
+      const cp = await clientPage(proxy.url, { transport: "ws", minDelay: 200, maxDelay: 1000 }, true);
+      await cp.page.evaluate(() => (globalThis as any).c.join("r"));
+      await cp.waitFor(`${joinedCount("r")} === 1`);
+      expect((await emit(srv.url, { event: "update", room: "r", data: 1 })).body.delivered).toBe(1);
+      await cp.waitFor(`window.log.filter(e => e.k === "update").length === 1`);
+      proxy.down = true;
+      proxy.cut();
+      await cp.waitFor(`window.c.state === "reconnecting"`);
+      await until(async () => ((await (await fetch(`${srv.url}/stats`)).json()) as any).connections === 0, "the server to see the socket gone");
+      // Emitted while the client is away: only history can bring these back.
+      for (const n of [2, 3]) expect((await emit(srv.url, { event: "update", room: "r", data: n })).body.delivered).toBe(0);
+      proxy.down = false;
+      await cp.waitFor(`window.log.filter(e => e.k === "update").length === 3`);
+      expect((await emit(srv.url, { event: "update", room: "r", data: 4 })).body.delivered).toBe(1);
+      await cp.waitFor(`window.log.filter(e => e.k === "update").length === 4`);
+      const got = (await cp.log()).filter((e) => e.k === "update");
+      expect(got.map((e) => e.v)).toEqual([1, 2, 3, 4]);
+      expect(new Set(got.map((e) => e.m.id)).size).toBe(4);
+      expect((await cp.log()).some((e) => e.k === "gap")).toBe(false);
+      expect(cp.problems).toEqual([]);
+      await cp.page.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test("after a restart that lost the in-memory history, re-joining reports a gap instead of a silent hole", { timeout: 40_000 }, async () => {
+    const port = await freePort();
+    const args = ["--address", `127.0.0.1:${port}`, "--history", "100"];
+    let srv: Started = await startWsEmit(args);
+    try {
+      const cp = await clientPage(srv.url, { transport: "ws", minDelay: 100, maxDelay: 1000 }, true);
+      await cp.page.evaluate(() => (globalThis as any).c.join("r"));
+      await cp.waitFor(`${joinedCount("r")} === 1`);
+      await emit(srv.url, { event: "update", room: "r", data: 1 });
+      await cp.waitFor(`window.log.filter(e => e.k === "update").length === 1`);
+      await srv.stop("SIGKILL");
+      await cp.waitFor(`window.c.state === "reconnecting"`);
+      srv = await startWsEmit(args);
+      await cp.waitFor(`window.log.some(e => e.k === "gap" && e.v.room === "r")`);
+      await cp.waitFor(`${joinedCount("r")} === 2`);
+      expect(cp.problems).toEqual([]);
+      await cp.page.close();
+    } finally {
+      await srv.stop();
+    }
+  });
+
   test("a join the server cannot check (Redis down) is an error event, and is asked again until it works", { timeout: 40_000 }, async () => {
     // An append-only file: the secret is still there when Redis comes back.
     await using redis = await startRedis(["--appendonly", "yes"]);
