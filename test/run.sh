@@ -16,6 +16,8 @@ command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 /usr/bin/python3 -c 'import flask_socketio' >/dev/null 2>&1 || missing+=(python3-flask-socketio)
 # socketio.RedisManager needs the redis client; Debian's python3-socketio only suggests it.
 /usr/bin/python3 -c 'import redis' >/dev/null 2>&1 || missing+=(python3-redis)
+# PyJWT mints standard join tokens in test/e2e/jwt.test.ts (examples/presence/mint_jwt.py).
+/usr/bin/python3 -c 'import jwt' >/dev/null 2>&1 || missing+=(python3-jwt)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -4,10 +4,12 @@ import { EngineUnavailable, type Engine } from "../engine/types.ts";
 import { isOwnRoom, isSocketIdShaped } from "./own-rooms.ts";
 import { secretMatches } from "./secret.ts";
 import { verifyToken, type TokenFailure } from "./token.ts";
+import { looksLikeJwt, verifyJwt } from "./jwt.ts";
 
 export type JoinCode = "bad_request" | "forbidden" | "unavailable";
 /** A refusal; `reason` tells a token's problem apart (e.g. "expired": mint a new one). */
-export type JoinCheck = { ok: true; room: string } | { ok: false; code: JoinCode; message: string; reason?: TokenFailure };
+/** `sub`: the signed token's subject (user id), when the join used a token that has one (presence). */
+export type JoinCheck = { ok: true; room: string; sub?: string } | { ok: false; code: JoinCode; message: string; reason?: TokenFailure };
 
 /**
  * May this client join `room` with `secret` or a signed `token` (src/auth/token.ts)? Public
@@ -33,9 +35,10 @@ export async function checkJoin(engine: Engine, room: unknown, secret: unknown, 
   }
   if (expected === null || expected === "") return { ok: false, code: "forbidden", message: `roomspace "${r.roomspace}" has no secret set: nobody may join its rooms` };
   if (useToken) {
-    const t = verifyToken(token, r.room, expected);
+    // A standard JWT (three parts) or our own format (two): same rules, same reasons.
+    const t = looksLikeJwt(token) ? await verifyJwt(token, r.room, expected) : verifyToken(token, r.room, expected);
     if (!t.ok) return { ok: false, code: "forbidden", reason: t.reason, message: `token refused (${t.reason}): ${t.message}` };
-    return { ok: true, room: r.room };
+    return t.payload.sub !== undefined ? { ok: true, room: r.room, sub: t.payload.sub } : { ok: true, room: r.room };
   }
   if (!secretMatches(secret, expected)) return { ok: false, code: "forbidden", message: `wrong secret for roomspace "${r.roomspace}"` };
   return { ok: true, room: r.room };
