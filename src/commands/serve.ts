@@ -22,6 +22,7 @@ import { VERSION } from "../core/version.ts";
 import { loadConfigOrExit } from "./load-config.ts";
 import { serveArgs } from "./serve-args.ts";
 import { isWorker, reportListening, superviseWorkers } from "./workers.ts";
+import { startPresence } from "../engine/occupancy-setup.ts";
 
 export default defineCommand({
   meta: { name: "serve", description: "Run the server (the default command)." },
@@ -64,9 +65,11 @@ export default defineCommand({
     const engine: Engine = config.redis
       ? createRedisEngine({ url: config.redis, config, hub, log, metrics })
       : createMemoryEngine(hub, config.roomspaceSecrets);
+    // presence (issue 15): occupancy counts, presence, lifecycle webhooks; GET /rooms…
+    const presence = startPresence({ config, hub, engine, log, metrics });
 
     try {
-      running = startServer({ config, log, hub, engine, metrics, routes: [socketIo.route, sseRoute] }, (ctx) => {
+      running = startServer({ config, log, hub, engine, metrics, routes: [socketIo.route, sseRoute, presence.route] }, (ctx) => {
         socketIo.attach(ctx);
         installSse(ctx, { history: sseHistory, formats: sseFormats });
       });
@@ -111,6 +114,7 @@ export default defineCommand({
       log.info(`${sig}: shutting down`);
       drain(r.ctx, config.drainMs, () => r.close())
         .then(async (d) => {
+          await presence.close(); // presence (issue 15): this node's counts leave the cluster totals now
           // The Redis ingest subscriber goes last, bounded in time like the engine.
           if (ingest) await Promise.race([ingest.close(), Bun.sleep(3000)]);
           link?.close();

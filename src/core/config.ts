@@ -77,6 +77,19 @@ export interface Config {
   wspushMaxPerToken: number;
   /** Events kept for SSE clients that reconnect with Last-Event-ID; 0 turns resume (and `id:` lines) off. */
   sseHistory: number;
+  // --- presence (issue 15): occupancy, presence, lifecycle webhooks (src/engine/occupancy*.ts, src/ops/webhooks.ts) ---
+  /** Roomspaces whose rooms keep a member list (by the token's `sub`). */
+  presenceRoomspaces: string[];
+  /** Push `presence` join/leave events to the members of presence rooms. */
+  presenceNotices: boolean;
+  /** With Redis: a node silent this long has its occupancy contributions taken out by the others. */
+  occupancyLivenessMs: number;
+  /** Lifecycle webhooks (room_occupied, room_vacated, member_added, member_removed); null = off. */
+  webhookUrl: string | null;
+  /** HMAC-SHA256 key signing each webhook body (X-Ws-Emit-Signature). */
+  webhookSecret: string | null;
+  /** With Redis: a webhook batch taken by a node that died is retried by another after this long. */
+  webhookClaimMs: number;
 }
 
 /** Where each setting can come from. `flag` is the kebab-case CLI name. */
@@ -137,6 +150,12 @@ const DEFAULTS: Config = {
   wspushPrefix: "example.",
   wspushMaxPerToken: 100,
   sseHistory: 0,
+  presenceRoomspaces: [],
+  presenceNotices: false,
+  occupancyLivenessMs: 10_000,
+  webhookUrl: null,
+  webhookSecret: null,
+  webhookClaimMs: 30_000,
 };
 
 export function defaults(): Config {
@@ -147,6 +166,7 @@ export function defaults(): Config {
     redisChannels: [...DEFAULTS.redisChannels],
     connectionRate: DEFAULTS.connectionRate && { ...DEFAULTS.connectionRate },
     connectionRateExempt: [...DEFAULTS.connectionRateExempt],
+    presenceRoomspaces: [...DEFAULTS.presenceRoomspaces],
   };
 }
 
@@ -196,7 +216,28 @@ export const SETTINGS: Setting[] = [
   { key: "wspushPrefix", flag: "wspush-prefix", env: ["WS_EMIT_WSPUSH_PREFIX"], parse: str, help: "wspush: Redis PSUBSCRIBE prefix; <prefix>Foo reaches ?token=Foo" },
   { key: "wspushMaxPerToken", flag: "wspush-max-per-token", env: ["WS_EMIT_WSPUSH_MAX_PER_TOKEN"], parse: int(1, 1_000_000), help: "wspush: connections per token (more get 429)" },
   { key: "sseHistory", flag: "sse-history", env: ["WS_EMIT_SSE_HISTORY"], parse: int(0, 1_000_000), help: "SSE: last N events kept for clients reconnecting with Last-Event-ID (0: off)" },
+  // presence (issue 15)
+  { key: "presenceRoomspaces", flag: "presence-roomspace", env: ["WS_EMIT_PRESENCE_ROOMSPACES"], parse: roomspaceNames, repeatable: true, help: "roomspace whose rooms list their members by the token's sub (GET /rooms/<room>/members; repeatable)" },
+  { key: "presenceNotices", flag: "presence-notices", env: ["WS_EMIT_PRESENCE_NOTICES"], parse: onOff, help: 'on|off: push a "presence" event {type:"join"|"leave",sub} to a presence room when a member comes or goes' },
+  { key: "occupancyLivenessMs", flag: "occupancy-liveness", env: ["WS_EMIT_OCCUPANCY_LIVENESS"], parse: duration(1000, 600_000), help: "with --redis: a node silent this long stops counting in GET /rooms (its clients are taken out)" },
+  { key: "webhookUrl", flag: "webhook-url", env: ["WS_EMIT_WEBHOOK_URL"], parse: httpUrl, help: "POST batched room_occupied/room_vacated/member_added/member_removed events here" },
+  { key: "webhookSecret", flag: "webhook-secret", env: ["WS_EMIT_WEBHOOK_SECRET"], parse: optStr, help: "HMAC-SHA256 key signing webhook bodies (header X-Ws-Emit-Signature)" },
+  { key: "webhookClaimMs", flag: "webhook-claim", env: ["WS_EMIT_WEBHOOK_CLAIM"], parse: duration(1000, 3_600_000), help: "with --redis: a webhook batch held by a dead node is retried by another after this long" },
 ];
+
+/** Roomspace names, space/comma separated or repeated. */
+function roomspaceNames(raw: string[]): string[] {
+  const names = words(raw);
+  for (const n of names) if (!/^[A-Za-z0-9._-]{1,128}$/.test(n)) throw new Error(`"${n.slice(0, 40)}" is not a roomspace name (letters, digits, ".", "_", "-")`);
+  return names;
+}
+
+function onOff(raw: string[]): boolean {
+  const v = last(raw).trim().toLowerCase();
+  if (["on", "true", "1", "yes"].includes(v)) return true;
+  if (["off", "false", "0", "no", ""].includes(v)) return false;
+  throw new Error(`expected on or off, got "${v.slice(0, 20)}"`);
+}
 
 export type Sources = {
   /** Flag values as given on the command line, by flag name; repeated flags keep every value. */

@@ -87,18 +87,21 @@ export async function sseRoute(ctx: Ctx, req: Request, url: URL, ip: string): Pr
   if (rooms.length > config.maxRoomsPerConnection) throw new HttpError(400, "too_many_rooms", `at most ${config.maxRoomsPerConnection} rooms per connection`);
   const secret = url.searchParams.get("secret");
   const token = url.searchParams.get("token");
+  let sub: string | null = null; // presence (issue 15): the token's subject
   for (const room of rooms) {
     const c = await checkJoin(ctx.engine, room, secret, token);
     if (!c.ok) {
       metrics.inc("ws_emit_joins_total", { result: c.code });
       throw joinRefused(c);
     }
+    sub ??= c.sub ?? null;
   }
   // The checks may have awaited the secret store: look again before taking the slot.
   refuseIfFull(ctx);
   if (req.signal.aborted) return new Response(null, { status: 499 });
 
   const conn = createConn("sse", ip, config);
+  conn.sub = sub;
   const formatId = format === "envelope" ? SSE_ENVELOPE_FORMAT_ID : SSE_FORMAT_ID;
   // No await from here on: what is replayed and what arrives live cannot overlap or gap.
   const replay = replayFrames(ctx, formatId, req.headers.get("last-event-id") ?? url.searchParams.get("lastEventId"), rooms);
