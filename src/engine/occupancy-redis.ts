@@ -119,7 +119,8 @@ export function connectOccupancyRedis(target: RedisTarget, log: Logger, timeoutM
         });
   let last = "";
   client.on("error", (e: Error) => {
-    if (e.message !== last) log.warn(`redis ${name}: ${e.message}`);
+    // debug: the engine's own connections already report a Redis outage once.
+    if (e.message !== last) log.debug(`redis ${name}: ${e.message}`);
     last = e.message;
   });
   return client;
