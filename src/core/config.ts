@@ -90,6 +90,8 @@ export interface Config {
   webhookSecret: string | null;
   /** With Redis: a webhook batch taken by a node that died is retried by another after this long. */
   webhookClaimMs: number;
+  /** With Redis: keep lifecycle events in the Stream <redisPrefix>:{occ}:events for your own consumers, with or without --webhook-url. */
+  webhookStream: boolean;
 }
 
 /** Where each setting can come from. `flag` is the kebab-case CLI name. */
@@ -156,6 +158,7 @@ const DEFAULTS: Config = {
   webhookUrl: null,
   webhookSecret: null,
   webhookClaimMs: 30_000,
+  webhookStream: false,
 };
 
 export function defaults(): Config {
@@ -223,6 +226,7 @@ export const SETTINGS: Setting[] = [
   { key: "webhookUrl", flag: "webhook-url", env: ["WS_EMIT_WEBHOOK_URL"], parse: httpUrl, help: "POST batched room_occupied/room_vacated/member_added/member_removed events here" },
   { key: "webhookSecret", flag: "webhook-secret", env: ["WS_EMIT_WEBHOOK_SECRET"], parse: optStr, help: "HMAC-SHA256 key signing webhook bodies (header X-Ws-Emit-Signature)" },
   { key: "webhookClaimMs", flag: "webhook-claim", env: ["WS_EMIT_WEBHOOK_CLAIM"], parse: duration(1000, 3_600_000), help: "with --redis: a webhook batch held by a dead node is retried by another after this long" },
+  { key: "webhookStream", flag: "webhook-stream", env: ["WS_EMIT_WEBHOOK_STREAM"], parse: onOff, help: "on|off, with --redis: lifecycle events also stay in the Redis Stream <redis-prefix>:{occ}:events for your own XREAD consumers" },
 ];
 
 /** Roomspace names, space/comma separated or repeated. */

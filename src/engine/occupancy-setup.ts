@@ -22,6 +22,8 @@ export interface Presence {
 export function startPresence(d: { config: Config; hub: Hub; engine: Engine; log: Logger; metrics: Metrics }): Presence {
   const { config, log, metrics, engine } = d;
   const webhooks = config.webhookUrl !== null;
+  // The Stream is written when webhooks or --webhook-stream need it (the scripts XADD atomically with each transition).
+  const stream = webhooks || config.webhookStream;
   const closers: Array<() => void | Promise<void>> = [];
   let store: OccupancyStore;
   let queue: WebhookQueue | null = null;
@@ -29,7 +31,8 @@ export function startPresence(d: { config: Config; hub: Hub; engine: Engine; log
   if (target?.ok) {
     const nodeId = engine.nodes?.nodeId ?? crypto.randomUUID().replace(/-/g, "").slice(0, 12);
     const client = connectOccupancyRedis(target.value, log, config.redisTimeoutMs, "ws-emit-occupancy");
-    store = createRedisOccupancyStore({ client, prefix: config.redisPrefix, nodeId, livenessMs: config.occupancyLivenessMs, webhooks });
+    store = createRedisOccupancyStore({ client, prefix: config.redisPrefix, nodeId, livenessMs: config.occupancyLivenessMs, webhooks: stream });
+    if (config.webhookStream) log.info(`lifecycle events in the Redis Stream ${occupancyKeys(config.redisPrefix).events}`);
     closers.push(() => void client.disconnect());
     if (webhooks) {
       // Its own connection: XREADGROUP BLOCK holds it for up to a second.
@@ -37,6 +40,7 @@ export function startPresence(d: { config: Config; hub: Hub; engine: Engine; log
       queue = createRedisWebhookQueue(qc, occupancyKeys(config.redisPrefix).events, nodeId, config.webhookClaimMs);
     }
   } else {
+    if (config.webhookStream) log.warn("--webhook-stream needs --redis: ignored");
     const mq = webhooks ? createMemoryWebhookQueue(metrics) : null;
     queue = mq;
     store = createMemoryOccupancyStore(mq ? (t) => mq.push(t) : null);

@@ -93,19 +93,13 @@ export function createRedisWebhookQueue(client: Redis | Cluster, stream: string,
         }
       }));
   let claimCursor = "0-0";
+  /** A Redis that restarted empty has no group: create it again on the next read. */
+  const regroup = (e: Error) => {
+    if (/NOGROUP/.test(e.message)) ready = null;
+    throw e;
+  };
   return {
-    async take(max, waitMs) {
-      await ensureGroup();
-      // First, batches a dead (or long-stalled) consumer took and never acknowledged.
-      const [next, claimed] = (await client.xautoclaim(stream, group, consumer, claimMs, claimCursor, "COUNT", max)) as [string, StreamEntry[], unknown];
-      claimCursor = next;
-      const got = claimed.filter((e) => e && Array.isArray(e[1]));
-      if (got.length) return got.map(eventOf);
-      const r = (waitMs > 0
-        ? await client.xreadgroup("GROUP", group, consumer, "COUNT", max, "BLOCK", waitMs, "STREAMS", stream, ">")
-        : await client.xreadgroup("GROUP", group, consumer, "COUNT", max, "STREAMS", stream, ">")) as Array<[string, StreamEntry[]]> | null;
-      return (r?.[0]?.[1] ?? []).map(eventOf);
-    },
+    take: (max, waitMs) => take(max, waitMs).catch(regroup),
     async ack(ids) {
       if (ids.length) await client.xack(stream, group, ...ids);
     },
@@ -114,6 +108,19 @@ export function createRedisWebhookQueue(client: Redis | Cluster, stream: string,
     },
     close: () => client.disconnect(),
   };
+
+  async function take(max: number, waitMs: number): Promise<WebhookEvent[]> {
+    await ensureGroup();
+    // First, batches a dead (or long-stalled) consumer took and never acknowledged.
+    const [next, claimed] = (await client.xautoclaim(stream, group, consumer, claimMs, claimCursor, "COUNT", max)) as [string, StreamEntry[], unknown];
+    claimCursor = next;
+    const got = claimed.filter((e) => e && Array.isArray(e[1]));
+    if (got.length) return got.map(eventOf);
+    const r = (waitMs > 0
+      ? await client.xreadgroup("GROUP", group, consumer, "COUNT", max, "BLOCK", waitMs, "STREAMS", stream, ">")
+      : await client.xreadgroup("GROUP", group, consumer, "COUNT", max, "STREAMS", stream, ">")) as Array<[string, StreamEntry[]]> | null;
+    return (r?.[0]?.[1] ?? []).map(eventOf);
+  }
 }
 
 /** Deliver what `queue` holds to `url` until closed. */

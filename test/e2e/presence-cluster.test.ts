@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { signJwt } from "../../src/auth/jwt.ts";
 import { signToken } from "../../src/auth/token.ts";
-import { startRedis, type RedisServer } from "../helpers/redis.ts";
+import { redisCli, startRedis, type RedisServer } from "../helpers/redis.ts";
 import { startNode, until, type Started } from "../helpers/server.ts";
 import { openEventSource } from "../helpers/sse.ts";
 import { openWs } from "../helpers/ws.ts";
@@ -172,4 +172,22 @@ describe("occupancy and presence across 3 nodes", () => {
     await hook.waitFor((ev) => transitionsOf(ev, room).length >= all.length, `the six transitions of ${room}`, 20_000);
     assertOnce(room, all);
   }, 30_000);
+});
+
+describe("--webhook-stream", () => {
+  test("without --webhook-url, the events stay in the Redis Stream for the user's own consumers", async () => {
+    const node = await startNode(redis.url, ["--redis-prefix", "sink", "--webhook-stream", "on"]);
+    try {
+      const c = await openWs(`${node.wsUrl}/ws?room=streamed`);
+      await c.next();
+      await until(async () => (await occupancy(node, "streamed")).subscribers === 1, "streamed occupied");
+      c.close();
+      await until(async () => (await occupancy(node, "streamed")).subscribers === 0, "streamed vacated");
+      const text = await redisCli(redis.port, "XRANGE", "sink:{occ}:events", "-", "+");
+      expect(text.split("\n").filter((l) => l === "room_occupied" || l === "room_vacated")).toEqual(["room_occupied", "room_vacated"]);
+      expect(text).toContain("streamed");
+    } finally {
+      await node.stop();
+    }
+  });
 });
