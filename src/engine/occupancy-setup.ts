@@ -63,7 +63,7 @@ export function startPresence(d: { config: Config; hub: Hub; engine: Engine; log
     async close() {
       // Bounded: a shutdown never waits long on Redis.
       await Promise.race([occupancy.close().catch((e) => log.warn(`occupancy: counts not taken out at shutdown: ${(e as Error).message}`)), Bun.sleep(2000)]);
-      sender?.close();
+      await sender?.close(1000);
       for (const c of closers) await c();
     },
   };

@@ -188,6 +188,7 @@ export function createOccupancy(d: OccupancyDeps): Occupancy {
       clearInterval(flushTimer);
       clearInterval(reapTimer);
       await inflight;
+      await flush(); // the leaves of the drain (one node: this is the last word on them)
       await d.store.close();
     },
   };

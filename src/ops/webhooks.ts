@@ -33,6 +33,8 @@ export interface WebhookQueue {
   ack(ids: string[]): Promise<void>;
   /** Still working on these (a long outage): keep them from being claimed by another node. */
   keep(ids: string[]): Promise<void>;
+  /** Events waiting in this process (memory queue); null when they wait in Redis, safe across a restart. */
+  waiting(): number | null;
   close(): void;
 }
 
@@ -64,6 +66,7 @@ export function createMemoryWebhookQueue(metrics: Metrics, max = 100_000): Webho
     },
     ack: async () => {},
     keep: async () => {},
+    waiting: () => q.length,
     close: () => wake?.(),
   };
 }
@@ -106,6 +109,7 @@ export function createRedisWebhookQueue(client: Redis | Cluster, stream: string,
     async keep(ids) {
       if (ids.length) await client.call("XCLAIM", stream, group, consumer, 0, ...ids, "JUSTID");
     },
+    waiting: () => null,
     close: () => client.disconnect(),
   };
 
@@ -124,8 +128,9 @@ export function createRedisWebhookQueue(client: Redis | Cluster, stream: string,
 }
 
 /** Deliver what `queue` holds to `url` until closed. */
-export function startWebhookSender(o: { url: string; secret: string | null; queue: WebhookQueue; log: Logger; metrics: Metrics }): { close(): void } {
+export function startWebhookSender(o: { url: string; secret: string | null; queue: WebhookQueue; log: Logger; metrics: Metrics }): { close(graceMs?: number): Promise<void> } {
   let closed = false;
+  let busy = false;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   async function post(events: WebhookEvent[]): Promise<boolean> {
@@ -150,12 +155,14 @@ export function startWebhookSender(o: { url: string; secret: string | null; queu
       let batch: WebhookEvent[];
       try {
         batch = await o.queue.take(BATCH_MAX, 1000);
+        busy = batch.length > 0;
         if (batch.length > 0 && batch.length < BATCH_MAX) {
           await sleep(BATCH_WAIT_MS); // gather a batch rather than one POST per event
           batch.push(...(await o.queue.take(BATCH_MAX - batch.length, 0)));
         }
         errorDelay = 500;
       } catch (e) {
+        busy = false; // (a Redis read failed: the batch, if any, stays pending there)
         if (closed) return;
         o.log.debug(`webhook: queue read failed: ${(e as Error).message}`);
         await sleep(errorDelay);
@@ -182,11 +189,15 @@ export function startWebhookSender(o: { url: string; secret: string | null; queu
         delay = Math.min(delay * 2, MAX_BACKOFF_MS);
         await o.queue.keep(ids).catch(() => {});
       }
+      busy = false;
     }
   }
   loop().catch((e) => o.log.error("webhook sender stopped", e));
   return {
-    close() {
+    /** Stop; events held in memory get up to `graceMs` to go out first (those in Redis wait there for the other nodes). */
+    async close(graceMs = 0) {
+      const until = Date.now() + graceMs;
+      while (Date.now() < until && (busy || (o.queue.waiting() ?? 0) > 0)) await sleep(20);
       closed = true;
       o.queue.close();
     },

@@ -92,6 +92,17 @@ describe("lifecycle webhooks to the Python receiver", () => {
     await receiver.waitLines(6);
     expect(JSON.parse(receiver.lines.at(-1)!).room).toBe("forged");
   });
+
+  test("the shell check (examples/presence/verify-signature.sh, openssl) agrees with the signer", async () => {
+    const body = '{"events":[{"id":"1-0","type":"room_occupied","room":"a b\\n","time":1}]}\n';
+    const check = async (secret: string, ts: number, sig: string) => {
+      const p = Bun.spawn(["sh", resolve(ROOT, "examples/presence/verify-signature.sh"), secret, String(ts), sig], { stdin: new TextEncoder().encode(body), stdout: "ignore", stderr: "inherit" });
+      return p.exited;
+    };
+    expect(await check("hook-key", 1700000000, signWebhook("hook-key", 1700000000, body))).toBe(0);
+    expect(await check("hook-key", 1700000001, signWebhook("hook-key", 1700000000, body))).toBe(1);
+    expect(await check("other", 1700000000, signWebhook("hook-key", 1700000000, body))).toBe(1);
+  });
 });
 
 describe("GET /rooms", () => {
@@ -164,5 +175,17 @@ describe("GET /rooms", () => {
     expect(num(/ws_emit_occupancy_flushes_total\{result="ok"\} (\d+)/)).toBeGreaterThanOrEqual(1);
     expect(num(/ws_emit_webhook_events_total (\d+)/)).toBeGreaterThanOrEqual(4);
     expect(num(/ws_emit_webhook_deliveries_total\{result="ok"\} (\d+)/)).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("shutdown", () => {
+  test("SIGTERM: the rooms the drain empties are reported before the process exits", async () => {
+    const c = await openWs(`${srv.wsUrl}/ws?room=bye`);
+    await c.next();
+    await until(async () => (await get("/rooms/bye")).body.subscribers === 1, "bye occupied");
+    const n = receiver.lines.length;
+    expect(await srv.stop("SIGTERM")).toBe(0);
+    await receiver.waitLines(n + 1);
+    expect(receiver.lines.slice(n).map((l) => JSON.parse(l))).toContainEqual(expect.objectContaining({ type: "room_vacated", room: "bye" }));
   });
 });
