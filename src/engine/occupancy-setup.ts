@@ -54,7 +54,7 @@ export function startPresence(d: { config: Config; hub: Hub; engine: Engine; log
     notify: config.presenceNotices ? (msg) => void engine.publish(msg, "presence").catch((e) => log.warn(`presence notice not sent: ${(e as Error).message}`)) : null,
     livenessMs: config.occupancyLivenessMs,
   });
-  const sender = queue && config.webhookUrl ? startWebhookSender({ url: config.webhookUrl, secret: config.webhookSecret, queue, log, metrics }) : null;
+  const sender = queue && config.webhookUrl ? startWebhookSender({ url: config.webhookUrl, secret: config.webhookSecret, queue, log, metrics, maxBackoffMs: Math.min(30_000, Math.max(500, config.webhookClaimMs / 2)) }) : null;
   if (sender) log.info(`lifecycle webhooks to ${config.webhookUrl}${config.webhookSecret ? " (signed)" : " (unsigned: set --webhook-secret)"}`);
   if (config.presenceRoomspaces.length) log.info(`presence on for roomspaces ${config.presenceRoomspaces.join(", ")}${config.presenceNotices ? " (with join/leave notices)" : ""}`);
   return {

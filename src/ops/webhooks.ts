@@ -127,8 +127,13 @@ export function createRedisWebhookQueue(client: Redis | Cluster, stream: string,
   }
 }
 
-/** Deliver what `queue` holds to `url` until closed. */
-export function startWebhookSender(o: { url: string; secret: string | null; queue: WebhookQueue; log: Logger; metrics: Metrics }): { close(graceMs?: number): Promise<void> } {
+/**
+ * Deliver what `queue` holds to `url` until closed.
+ * @param o.maxBackoffMs longest wait between retries; keep it under --webhook-claim so a live
+ *   sender re-claims its batch (queue.keep) before another node takes it over.
+ */
+export function startWebhookSender(o: { url: string; secret: string | null; queue: WebhookQueue; log: Logger; metrics: Metrics; maxBackoffMs?: number }): { close(graceMs?: number): Promise<void> } {
+  const maxBackoff = o.maxBackoffMs ?? MAX_BACKOFF_MS;
   let closed = false;
   let busy = false;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -186,7 +191,7 @@ export function startWebhookSender(o: { url: string; secret: string | null; queu
         if (!warned) o.log.warn(`webhook: ${o.url} did not take ${batch.length} events; retrying with backoff`);
         warned = true;
         await sleep(delay);
-        delay = Math.min(delay * 2, MAX_BACKOFF_MS);
+        delay = Math.min(delay * 2, maxBackoff);
         await o.queue.keep(ids).catch(() => {});
       }
       busy = false;
