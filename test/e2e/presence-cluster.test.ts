@@ -10,7 +10,7 @@ import { redisCli, startRedis, type RedisServer } from "../helpers/redis.ts";
 import { startNode, until, type Started } from "../helpers/server.ts";
 import { openEventSource } from "../helpers/sse.ts";
 import { openWs } from "../helpers/ws.ts";
-import { connectSio, emitAck } from "../helpers/sio.ts";
+import { connectSio, emitAck, recorder } from "../helpers/sio.ts";
 import { startWebhookReceiver, transitionsOf, type WebhookReceiver } from "../helpers/webhook-receiver.ts";
 
 const SECRET = "S3cret";
@@ -73,12 +73,18 @@ describe("occupancy and presence across 3 nodes", () => {
     const aliceTab2 = openEventSource(`${b.url}/sse?room=${room}&token=${signToken({ rooms: [room], exp: exp(), sub: "alice" }, SECRET)}`, ["presence"]);
     await aliceTab2.opened;
     const bob = await connectSio(c.url, { transports: ["websocket"] });
+    const bobSees = recorder(bob, "presence");
     expect(await emitAck(bob, "join", { room, token: await jwt("bob") })).toEqual({ ok: true });
 
     await allSee(room, { subscribers: 3, nodes: 3 });
     for (const n of nodes) expect(await members(n, room)).toEqual(["alice", "bob"]);
     // A's native client is told bob joined on C (the notice crossed nodes through Redis).
     expect(await alice.next((m) => m.type === "event" && m.event === "presence" && m.data?.sub === "bob")).toMatchObject({ room, data: { type: "join", sub: "bob" } });
+    // The notice reaches every kind of client: SSE on B, Socket.IO on C (bob sees his own join).
+    expect(JSON.parse((await aliceTab2.next((e) => e.type === "presence" && e.data.includes("bob"))).data)).toEqual({ type: "join", sub: "bob" });
+    let seen = await bobSees.next();
+    while (seen[0]?.sub !== "bob") seen = await bobSees.next(); // alice's join may come first
+    expect(seen).toEqual([{ type: "join", sub: "bob" }]);
     const list = (await (await fetch(`${b.url}/rooms?prefix=dir::doc`)).json()) as { rooms: unknown[] };
     expect(list.rooms).toEqual([{ room, subscribers: 3 }]);
 
