@@ -180,6 +180,33 @@ describe("occupancy and presence across 3 nodes", () => {
   }, 30_000);
 });
 
+describe("a node that was only stalled", () => {
+  test("SIGSTOP past the liveness: the others take its clients out; after SIGCONT it puts them back", async () => {
+    const [a, b] = nodes as [Started, Started];
+    const room = "stalled";
+    const c = await openWs(`${b.wsUrl}/ws?room=${room}`);
+    await c.next();
+    await allSee(room, { subscribers: 1, nodes: 1 });
+    b.proc.kill("SIGSTOP");
+    try {
+      await until(async () => (await occupancy(a, room)).subscribers === 0, `${room} taken out while B is stopped`, 10_000);
+    } finally {
+      b.proc.kill("SIGCONT");
+    }
+    // B's next write finds its liveness key gone and sends all its counts again.
+    await allSee(room, { subscribers: 1, nodes: 1 });
+    await b.waitForLine(/sending them again/);
+    c.close();
+    await allSee(room, { subscribers: 0, nodes: 0 });
+    await hook.waitFor((ev) => transitionsOf(ev, room).length >= 4, `4 transitions of ${room}`);
+    // In the order they happened (Stream ids grow; batches from different nodes may arrive in any order).
+    const byId = [...new Map(hook.events.filter((e) => e.room === room).map((e) => [e.id, e])).values()];
+    const idKey = (id: string) => id.split("-").map(Number) as [number, number];
+    byId.sort((x, y) => idKey(x.id)[0] - idKey(y.id)[0] || idKey(x.id)[1] - idKey(y.id)[1]);
+    expect(byId.map((e) => e.type)).toEqual(["room_occupied", "room_vacated", "room_occupied", "room_vacated"]);
+  }, 30_000);
+});
+
 describe("--webhook-stream", () => {
   test("without --webhook-url, the events stay in the Redis Stream for the user's own consumers", async () => {
     const node = await startNode(redis.url, ["--redis-prefix", "sink", "--webhook-stream", "on"]);
