@@ -25,6 +25,8 @@ import type { Logger } from "../ops/log.ts";
 import type { OccupancyStore, Page, RoomCount, Transition, TransitionType } from "./occupancy.ts";
 
 export const STREAM_MAXLEN = 100_000;
+/** Rooms and members per batch script. */
+const CHUNK = 500;
 
 export function occupancyKeys(prefix: string) {
   const p = `${prefix}:{occ}`;
@@ -154,13 +156,25 @@ export function createRedisOccupancyStore(o: { client: Redis | Cluster; prefix: 
 
   return {
     async apply(rooms, members) {
-      const args: Array<string | number> = [...keysOf(o.nodeId), ...head(o.nodeId, String(rooms.length))];
-      for (const [room, n] of rooms) args.push(room, n);
-      for (const [room, sub, n] of members) args.push(room, sub, n);
-      const r = await c.occApply(...args);
-      const lost = wrote && Number(r[0]) === 0;
-      wrote = true;
-      return { transitions: transitionsOf(r, 1), lost };
+      // Scripts of at most CHUNK entries: a big batch (a resend after a reap) never blocks Redis
+      // for long. Each room's change is atomic on its own, which is all exactly-once needs.
+      const transitions: Transition[] = [];
+      let lost = false;
+      let first = true;
+      for (let i = 0, j = 0; first || i < rooms.length || j < members.length; first = false) {
+        const rs = rooms.slice(i, i + CHUNK);
+        const ms = members.slice(j, j + Math.max(0, CHUNK - rs.length));
+        i += rs.length;
+        j += ms.length;
+        const args: Array<string | number> = [...keysOf(o.nodeId), ...head(o.nodeId, String(rs.length))];
+        for (const [room, n] of rs) args.push(room, n);
+        for (const [room, sub, n] of ms) args.push(room, sub, n);
+        const r = await c.occApply(...args);
+        if (first) lost = wrote && Number(r[0]) === 0;
+        wrote = true;
+        transitions.push(...transitionsOf(r, 1));
+      }
+      return { transitions, lost };
     },
     async room(key) {
       const [s, n] = await Promise.all([c.hget(k.total, key), c.hget(k.nodes, key)]);

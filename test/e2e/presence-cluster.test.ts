@@ -129,6 +129,19 @@ describe("occupancy and presence across 3 nodes", () => {
     assertOnce(room, ["room_occupied", "room_vacated"]);
   }, 30_000);
 
+  test("700 rooms at once (batches split into several scripts): every node lists them all, then none", async () => {
+    const [a, b] = nodes as [Started, Started];
+    const clients = await Promise.all(
+      Array.from({ length: 7 }, (_, k) => openWs(`${a.wsUrl}/ws?${Array.from({ length: 100 }, (_, i) => `room=many-${k * 100 + i}`).join("&")}`)),
+    );
+    for (const c of clients) for (let i = 0; i < 100; i++) await c.next();
+    const snapshot = async () => ((await (await fetch(`${b.url}/rooms?prefix=many-&occupied=1`)).json()) as { rooms: Array<{ room: string; subscribers: number }> }).rooms;
+    await until(async () => (await snapshot()).length === 700, "700 rooms listed on B");
+    expect((await snapshot()).every((r) => r.subscribers === 1)).toBe(true);
+    for (const c of clients) c.close();
+    await until(async () => (await snapshot()).length === 0, "no rooms left");
+  }, 30_000);
+
   test("a receiver that is down gets every event once it is back (retries with backoff)", async () => {
     const [a, b] = nodes as [Started, Started];
     hook.down = true;
