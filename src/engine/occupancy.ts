@@ -49,15 +49,17 @@ export interface OccupancyStore {
   close(): Promise<void>;
 }
 
-/** Room key: the room for namespace "/" (native, SSE and Socket.IO's default share it), "/ns|room" otherwise. */
+/** Between a namespace and a room in a key: a control character, which no room name may hold. */
+const NS_SEP = "\x01";
+
+/** Room key: the room for namespace "/" (native, SSE and Socket.IO's default share it), "/ns\x01room" otherwise. */
 export function roomKeyOf(ns: string, room: string): string {
-  return ns === "/" ? room : `${ns}|${room}`;
+  return ns === "/" ? room : `${ns}${NS_SEP}${room}`;
 }
 
 /** The inverse of roomKeyOf. */
 export function splitRoomKey(key: string): { ns: string; room: string } {
-  if (!key.startsWith("/")) return { ns: "/", room: key };
-  const i = key.indexOf("|");
+  const i = key.indexOf(NS_SEP);
   return i < 0 ? { ns: "/", room: key } : { ns: key.slice(0, i), room: key.slice(i + 1) };
 }
 

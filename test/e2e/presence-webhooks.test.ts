@@ -10,6 +10,7 @@ import { signWebhook } from "../../src/ops/webhooks.ts";
 import { ROOT, startWsEmit, until, type Started } from "../helpers/server.ts";
 import { openWs } from "../helpers/ws.ts";
 import { openEventSource } from "../helpers/sse.ts";
+import { connectSio, emitAck } from "../helpers/sio.ts";
 
 const RECEIVER = resolve(ROOT, "examples/presence/webhook_receiver.py");
 const AUTH = { Authorization: "Bearer emit-key" };
@@ -145,6 +146,21 @@ describe("GET /rooms", () => {
     expect((await get("/rooms/nobody-here")).body).toEqual({ room: "nobody-here", subscribers: 0, nodes: 0 });
     es.close();
     c.close();
+  });
+
+  test("Socket.IO namespaces are counted apart (?namespace=)", async () => {
+    const s = await connectSio(`${srv.url}/admin`, { transports: ["websocket"] });
+    expect(await emitAck(s, "join", { room: "/looks|like-a-ns" })).toEqual({ ok: true });
+    expect(await emitAck(s, "join", { room: "ns-room" })).toEqual({ ok: true });
+    await until(async () => (await get("/rooms/ns-room?namespace=/admin")).body.subscribers === 1, "ns-room in /admin");
+    expect((await get("/rooms/ns-room")).body.subscribers).toBe(0);
+    expect((await get("/rooms?namespace=/admin")).body.rooms.sort((x: any, y: any) => x.room.localeCompare(y.room))).toEqual([
+      { room: "/looks|like-a-ns", subscribers: 1 },
+      { room: "ns-room", subscribers: 1 },
+    ]);
+    expect((await get("/rooms")).body.rooms.map((r: { room: string }) => r.room)).not.toContain("ns-room");
+    s.close();
+    await until(async () => (await get("/rooms?namespace=/admin")).body.rooms.length === 0, "/admin empty");
   });
 
   test("hostile input: clear 4xx errors", async () => {
