@@ -106,6 +106,13 @@ describe("lifecycle webhooks to the Python receiver", () => {
   });
 });
 
+describe("examples/presence/verify-signature.sh", () => {
+  test.skipIf(!Bun.which("shellcheck"))("is shellcheck-clean (needs shellcheck)", async () => {
+    const p = Bun.spawn(["shellcheck", "--shell=sh", resolve(ROOT, "examples/presence/verify-signature.sh")], { stdout: "pipe", stderr: "pipe" });
+    expect([await p.exited, await new Response(p.stdout).text()]).toEqual([0, ""]);
+  });
+});
+
 describe("GET /rooms", () => {
   test("needs the emit secret", async () => {
     expect((await get("/rooms", {})).status).toBe(403);
