@@ -30,7 +30,7 @@ beforeAll(async () => {
     "--webhook-claim", "3s",
   ];
   nodes = await Promise.all([startNode(redis.url, args), startNode(redis.url, args), startNode(redis.url, args)]);
-});
+}, 30_000);
 afterAll(async () => {
   await Promise.all(nodes.map((n) => n.stop()));
   hook?.stop();
@@ -218,6 +218,27 @@ describe("a node that was only stalled", () => {
     byId.sort((x, y) => idKey(x.id)[0] - idKey(y.id)[0] || idKey(x.id)[1] - idKey(y.id)[1]);
     expect(byId.map((e) => e.type)).toEqual(["room_occupied", "room_vacated", "room_occupied", "room_vacated"]);
   }, 30_000);
+});
+
+describe("Redis goes away", () => {
+  test("GET /rooms is a 503 while Redis is down; a Redis that comes back empty gets the counts again", async () => {
+    const own = await startRedis();
+    const node = await startNode(own.url, ["--occupancy-liveness", "2s"]);
+    try {
+      const c = await openWs(`${node.wsUrl}/ws?room=survivor`);
+      await c.next();
+      await until(async () => (await occupancy(node, "survivor")).subscribers === 1, "survivor counted");
+      await own.stop();
+      const res = await fetch(`${node.url}/rooms/survivor`);
+      expect([res.status, ((await res.json()) as { error: string }).error, res.headers.get("retry-after")]).toEqual([503, "unavailable", "1"]);
+      await own.restart(); // same port, no data
+      await until(async () => (await fetch(`${node.url}/rooms/survivor`)).status === 200 && (await occupancy(node, "survivor")).subscribers === 1, "survivor counted again", 15_000);
+      c.close();
+    } finally {
+      await node.stop();
+      await own[Symbol.asyncDispose]();
+    }
+  }, 40_000);
 });
 
 describe("--webhook-stream", () => {

@@ -55,7 +55,7 @@ beforeAll(async () => {
   await receiver.waitLines(1);
   hookUrl = `http://127.0.0.1:${/listening on (\d+)/.exec(receiver.lines[0]!)![1]}/`;
   srv = await startWsEmit(["--secret", "emit-key", "--roomspace-secret", "dir=S", "--presence-roomspace", "dir", "--webhook-url", hookUrl, "--webhook-secret", "hook-key"]);
-});
+}, 20_000);
 afterAll(async () => {
   await srv?.stop();
   receiver?.proc.kill();
