@@ -103,6 +103,12 @@ export function createOccupancy(d: OccupancyDeps): Occupancy {
   /** [room key, sub] pairs, keyed "room\0sub" so each is sent once per batch. */
   const dirtyMembers = new Map<string, [string, string]>();
   let resendAll = false;
+  /**
+   * The presence rooms each connection is counted in as a member, and as whom: a leave takes out
+   * exactly what its join put in, even when the connection got its `sub` between the two (a
+   * presence room joined with the secret, then another with a token). Only for such connections.
+   */
+  const counted = new WeakMap<Conn, { sub: string; keys: string[] }>();
 
   onMembership(d.hub, (conn: Conn, ns, room, delta) => {
     const key = roomKeyOf(ns, room);
@@ -110,8 +116,21 @@ export function createOccupancy(d: OccupancyDeps): Occupancy {
     if (n <= 0) local.delete(key);
     else local.set(key, n);
     dirtyRooms.add(key);
-    const sub = conn.sub;
-    if (sub === null || sub.length > MAX_SUB_LENGTH || spaces.size === 0 || !isPresenceRoom(key)) return;
+    if (spaces.size === 0) return;
+    let sub: string;
+    if (delta > 0) {
+      if (conn.sub === null || conn.sub.length > MAX_SUB_LENGTH || !isPresenceRoom(key)) return;
+      const c = counted.get(conn);
+      sub = c?.sub ?? conn.sub;
+      if (c) c.keys.push(key);
+      else counted.set(conn, { sub, keys: [key] });
+    } else {
+      const c = counted.get(conn);
+      const i = c ? c.keys.indexOf(key) : -1;
+      if (i < 0) return;
+      c!.keys.splice(i, 1);
+      sub = c!.sub;
+    }
     let m = members.get(key);
     if (!m) members.set(key, (m = new Map()));
     const c = (m.get(sub) ?? 0) + delta;

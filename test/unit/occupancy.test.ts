@@ -71,6 +71,23 @@ describe("occupancy tracker (one node)", () => {
     ]);
   });
 
+  test("a leave takes out only what its join put in (the sub came after the first join)", async () => {
+    const { occ, client, summary } = setup();
+    const tab1 = client("carol");
+    const tab2 = client(null);
+    tab1.join("doc::w");
+    tab2.join("doc::w"); // with the roomspace secret: not a member
+    tab2.conn.sub = "carol"; // later joins another room with carol's token
+    tab2.join("doc::v");
+    await occ.flush();
+    expect(summary().sort()).toEqual(["member_added doc::v carol", "member_added doc::w carol", "room_occupied doc::v", "room_occupied doc::w"]);
+    tab2.close();
+    await occ.flush();
+    // carol is still in doc::w through tab1: only doc::v lost her.
+    expect(summary().sort()).toEqual(["member_removed doc::v carol", "room_vacated doc::v"]);
+    expect((await occ.store.members("doc::w", "0", 10)).items).toEqual(["carol"]);
+  });
+
   test("a join and a leave within one batch cancel out; a repeated join counts once", async () => {
     const { occ, client, summary } = setup();
     const c = client("u");
