@@ -7,6 +7,7 @@
  *   GET /rooms/<room>/members    {"room","members":[sub…],"cursor"}    presence rooms only, paged
  *
  * `<room>` is percent-encoded (a "/" in a room name is %2F); `?namespace=/x` for Socket.IO namespaces.
+ * Other paths under /rooms/ are left to other routes (null).
  */
 import type { Ctx } from "../server/context.ts";
 import { HttpError } from "../core/errors.ts";
@@ -62,13 +63,13 @@ async function store<T>(p: Promise<T>): Promise<T> {
 export function roomsRoute(occ: Occupancy) {
   return async (ctx: Ctx, req: Request, url: URL, ip: string): Promise<Response | null> => {
     const path = url.pathname;
-    if (path !== "/rooms" && !path.startsWith("/rooms/")) return null;
+    // Only these shapes: other /rooms/<room>/… paths may belong to another route (e.g. history).
+    const m = path === "/rooms" ? null : /^\/rooms\/([^/]+)(\/members)?$/.exec(path);
+    if (path !== "/rooms" && !m) return null;
     if (req.method !== "GET" && req.method !== "HEAD") methodNotAllowed("GET");
     authorize(ctx, req, ip, undefined);
     const ns = namespaceOf(url);
-    if (path === "/rooms") return list(url, ns);
-    const m = /^\/rooms\/([^/]+)(\/members)?$/.exec(path);
-    if (!m) throw new HttpError(404, "not_found", "use /rooms/<room> or /rooms/<room>/members (a / in a room name is %2F)");
+    if (!m) return list(url, ns);
     let text: string;
     try {
       text = decodeURIComponent(m[1]!);
