@@ -59,6 +59,8 @@ export interface Spec {
   connectSeconds: number;
   /** Idle mode: wait this long after the last join before reading RSS. */
   settleMs: number;
+  /** Put before every room name, e.g. "pres::" for a roomspace (bench/presence.ts); default none. */
+  roomPrefix?: string;
 }
 
 export interface Result {
@@ -118,7 +120,7 @@ function percentile(p: number): number {
 const spec: Spec = JSON.parse(process.argv[2] ?? "{}");
 const C = spec.subscribers;
 const fanout = spec.rooms === "one" ? C : 1;
-const roomOf = (i: number) => (spec.rooms === "one" ? "bench" : `t${i % C}`);
+const roomOf = (i: number) => (spec.roomPrefix ?? "") + (spec.rooms === "one" ? "bench" : `t${i % C}`);
 const PAD = "x".repeat(24);
 
 let joined = 0;

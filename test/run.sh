@@ -16,6 +16,8 @@ command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 /usr/bin/python3 -c 'import flask_socketio' >/dev/null 2>&1 || missing+=(python3-flask-socketio)
 # socketio.RedisManager needs the redis client; Debian's python3-socketio only suggests it.
 /usr/bin/python3 -c 'import redis' >/dev/null 2>&1 || missing+=(python3-redis)
+# PyJWT mints standard join tokens in test/e2e/jwt.test.ts (examples/presence/mint_jwt.py).
+/usr/bin/python3 -c 'import jwt' >/dev/null 2>&1 || missing+=(python3-jwt)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # examples/progress: the blog's page loads jQuery from a CDN; its test serves Debian's copy instead.
 [ -f /usr/share/javascript/jquery/jquery.min.js ] || missing+=(libjs-jquery)

@@ -4,14 +4,16 @@ import { EngineUnavailable, type Engine } from "../engine/types.ts";
 import { isOwnRoom, isSocketIdShaped } from "./own-rooms.ts";
 import { secretMatches } from "./secret.ts";
 import { verifyToken, type TokenFailure } from "./token.ts";
+import { looksLikeJwt, verifyJwt } from "./jwt.ts";
 
 export type JoinCode = "bad_request" | "forbidden" | "unavailable" | "rate_limited";
 /**
  * A refusal; `reason` tells a token's problem apart (e.g. "expired": mint a new one). `guess`:
  * a secret or token signature was checked against the roomspace secret and did not match (what
- * src/auth/join-limit.ts counts). `retryAfter` (seconds) comes with `rate_limited`.
+ * src/auth/join-limit.ts counts). `retryAfter` (seconds) comes with `rate_limited`. An admitted
+ * join's `sub` is the signed token's subject (user id), when it has one (presence).
  */
-export type JoinCheck = { ok: true; room: string } | { ok: false; code: JoinCode; message: string; reason?: TokenFailure; guess?: true; retryAfter?: number };
+export type JoinCheck = { ok: true; room: string; sub?: string } | { ok: false; code: JoinCode; message: string; reason?: TokenFailure; guess?: true; retryAfter?: number };
 
 /**
  * May this client join `room` with `secret` or a signed `token` (src/auth/token.ts)? Public
@@ -37,9 +39,10 @@ export async function checkJoin(engine: Engine, room: unknown, secret: unknown, 
   }
   if (expected === null || expected === "") return { ok: false, code: "forbidden", message: `roomspace "${r.roomspace}" has no secret set: nobody may join its rooms` };
   if (useToken) {
-    const t = verifyToken(token, r.room, expected);
+    // A standard JWT (three parts) or our own format (two): same rules, same reasons.
+    const t = looksLikeJwt(token) ? await verifyJwt(token, r.room, expected) : verifyToken(token, r.room, expected);
     if (!t.ok) return { ok: false, code: "forbidden", reason: t.reason, message: `token refused (${t.reason}): ${t.message}`, ...(t.reason === "bad_signature" ? { guess: true as const } : {}) };
-    return admitted(engine, ns, r.room);
+    return admitted(engine, ns, r.room, t.payload.sub);
   }
   if (!secretMatches(secret, expected)) return { ok: false, code: "forbidden", message: `wrong secret for roomspace "${r.roomspace}"`, guess: true };
   return admitted(engine, ns, r.room);
@@ -50,9 +53,9 @@ export async function checkJoin(engine: Engine, room: unknown, secret: unknown, 
  * subscription confirmed → the caller adds the client and replies), so an emit sent after the
  * reply is never lost. Usually nothing to wait for.
  */
-function admitted(engine: Engine, ns: string, room: string): JoinCheck | Promise<JoinCheck> {
+function admitted(engine: Engine, ns: string, room: string, sub?: string): JoinCheck | Promise<JoinCheck> {
   const wait = engine.prepareJoin?.(ns, room);
-  const ok: JoinCheck = { ok: true, room };
+  const ok: JoinCheck = sub !== undefined ? { ok: true, room, sub } : { ok: true, room };
   return wait ? wait.then(() => ok) : ok;
 }
 

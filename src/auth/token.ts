@@ -21,7 +21,8 @@ export interface TokenPayload {
   sub?: string;
 }
 
-export type TokenFailure = "expired" | "bad_signature" | "malformed" | "room_not_in_token";
+/** not_yet_valid and wrong_audience come from JWTs only (src/auth/jwt.ts: nbf, aud). */
+export type TokenFailure = "expired" | "bad_signature" | "malformed" | "room_not_in_token" | "not_yet_valid" | "wrong_audience";
 export type TokenCheck = { ok: true; payload: TokenPayload } | { ok: false; reason: TokenFailure; message: string };
 
 /** base64url; trailing "=" padding is tolerated (Python's urlsafe_b64encode keeps it). */

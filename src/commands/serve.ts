@@ -16,6 +16,8 @@ import { setupEngine } from "./engine-setup.ts";
 import { serveArgs } from "./serve-args.ts";
 import { isWorker, reportListening, superviseWorkers, workerNumber } from "./workers.ts";
 import { writePidFile } from "../ops/pid-file.ts";
+import { startPresence } from "../engine/occupancy-setup.ts";
+import { roomsAdapter } from "../ops/rooms-http.ts";
 
 export default defineCommand({
   meta: { name: "serve", description: "Run the server (the default command)." },
@@ -57,6 +59,10 @@ export default defineCommand({
     // (the default Redis absent) keeps them in memory, even after it switches to Redis.
     const engine = addHistory(setup.engine, setup.engine.kind === "memory" ? { ...config, redis: null } : config, log, metrics);
     deliverIngest = createIngestDelivery(hub, engine, log);
+    // presence (issue 15): occupancy counts, presence, lifecycle webhooks; GET /rooms… (the same rule: standalone keeps them in memory).
+    const presence = startPresence({ config: setup.engine.kind === "memory" ? { ...config, redis: null } : config, hub, engine, log, metrics });
+    // Its /rooms… endpoints go before ops (the last adapter, the page and health checks).
+    adapters.splice(adapters.length - 1, 0, roomsAdapter(presence.route));
 
     try {
       running = startServer({ config, log, hub, engine, metrics, adapters, boundary });
@@ -78,6 +84,7 @@ export default defineCommand({
       log.info(`${sig}: shutting down`);
       drain(r.ctx, config.drainMs, () => r.close())
         .then(async (d) => {
+          await presence.close(); // presence (issue 15): this node's counts leave the cluster totals now
           // The Redis ingest subscriber goes last, bounded in time like the engine.
           const ingest = redisIngest();
           if (ingest) await Promise.race([ingest.close(), Bun.sleep(3000)]);

@@ -104,6 +104,21 @@ export interface Config {
   historyTtlMs: number;
   /** A repeated `idempotency_key` within this window is answered `duplicate` and not delivered. */
   idempotencyWindowMs: number;
+  // --- presence (issue 15): occupancy, presence, lifecycle webhooks (src/engine/occupancy*.ts, src/ops/webhooks.ts) ---
+  /** Roomspaces whose rooms keep a member list (by the token's `sub`). */
+  presenceRoomspaces: string[];
+  /** Push `presence` join/leave events to the members of presence rooms. */
+  presenceNotices: boolean;
+  /** With Redis: a node silent this long has its occupancy contributions taken out by the others. */
+  occupancyLivenessMs: number;
+  /** Lifecycle webhooks (room_occupied, room_vacated, member_added, member_removed); null = off. */
+  webhookUrl: string | null;
+  /** HMAC-SHA256 key signing each webhook body (X-Ws-Emit-Signature). */
+  webhookSecret: string | null;
+  /** With Redis: a webhook batch taken by a node that died is retried by another after this long. */
+  webhookClaimMs: number;
+  /** With Redis: keep lifecycle events in the Stream <redisPrefix>:{occ}:events for your own consumers, with or without --webhook-url. */
+  webhookStream: boolean;
 }
 
 /** Where each setting can come from. `flag` is the kebab-case CLI name. */
@@ -176,6 +191,13 @@ const DEFAULTS: Config = {
   history: 0,
   historyTtlMs: 5 * 60_000,
   idempotencyWindowMs: 5 * 60_000,
+  presenceRoomspaces: [],
+  presenceNotices: false,
+  occupancyLivenessMs: 10_000,
+  webhookUrl: null,
+  webhookSecret: null,
+  webhookClaimMs: 30_000,
+  webhookStream: false,
 };
 
 export function defaults(): Config {
@@ -187,6 +209,7 @@ export function defaults(): Config {
     connectionRate: DEFAULTS.connectionRate && { ...DEFAULTS.connectionRate },
     connectionRateExempt: [...DEFAULTS.connectionRateExempt],
     trustProxy: [...DEFAULTS.trustProxy],
+    presenceRoomspaces: [...DEFAULTS.presenceRoomspaces],
   };
 }
 
@@ -246,7 +269,29 @@ export const SETTINGS: Setting[] = [
   { key: "historyTtlMs", flag: "history-ttl", env: ["WS_EMIT_HISTORY_TTL"], parse: duration(1000, 7 * 24 * 3600_000), help: "kept events older than this are dropped (e.g. 5m)" },
   { key: "idempotencyWindowMs", flag: "idempotency-window", env: ["WS_EMIT_IDEMPOTENCY_WINDOW"], parse: duration(1000, 24 * 3600_000), help: 'an emit repeating an "idempotency_key" within this window is answered duplicate and not delivered' },
   { key: "sseHistory", flag: "sse-history", env: ["WS_EMIT_SSE_HISTORY"], parse: int(0, 1_000_000), help: "deprecated: the same as --history" },
+  // presence (issue 15)
+  { key: "presenceRoomspaces", flag: "presence-roomspace", env: ["WS_EMIT_PRESENCE_ROOMSPACES"], parse: roomspaceNames, repeatable: true, help: "roomspace whose rooms list their members by the token's sub (GET /rooms/<room>/members; repeatable)" },
+  { key: "presenceNotices", flag: "presence-notices", env: ["WS_EMIT_PRESENCE_NOTICES"], parse: onOff, help: 'on|off: push a "presence" event {type:"join"|"leave",sub} to a presence room when a member comes or goes' },
+  { key: "occupancyLivenessMs", flag: "occupancy-liveness", env: ["WS_EMIT_OCCUPANCY_LIVENESS"], parse: duration(1000, 600_000), help: "with --redis: a node silent this long stops counting in GET /rooms (its clients are taken out)" },
+  { key: "webhookUrl", flag: "webhook-url", env: ["WS_EMIT_WEBHOOK_URL"], parse: httpUrl, help: "POST batched room_occupied/room_vacated/member_added/member_removed events here" },
+  { key: "webhookSecret", flag: "webhook-secret", env: ["WS_EMIT_WEBHOOK_SECRET"], parse: optStr, help: "HMAC-SHA256 key signing webhook bodies (header X-Ws-Emit-Signature)" },
+  { key: "webhookClaimMs", flag: "webhook-claim", env: ["WS_EMIT_WEBHOOK_CLAIM"], parse: duration(1000, 3_600_000), help: "with --redis: a webhook batch held by a dead node is retried by another after this long" },
+  { key: "webhookStream", flag: "webhook-stream", env: ["WS_EMIT_WEBHOOK_STREAM"], parse: onOff, help: "on|off, with --redis: lifecycle events also stay in the Redis Stream <redis-prefix>:{occ}:events for your own XREAD consumers" },
 ];
+
+/** Roomspace names, space/comma separated or repeated. */
+function roomspaceNames(raw: string[]): string[] {
+  const names = words(raw);
+  for (const n of names) if (!/^[A-Za-z0-9._-]{1,128}$/.test(n)) throw new Error(`"${n.slice(0, 40)}" is not a roomspace name (letters, digits, ".", "_", "-")`);
+  return names;
+}
+
+function onOff(raw: string[]): boolean {
+  const v = last(raw).trim().toLowerCase();
+  if (["on", "true", "1", "yes"].includes(v)) return true;
+  if (["off", "false", "0", "no", ""].includes(v)) return false;
+  throw new Error(`expected on or off, got "${v.slice(0, 20)}"`);
+}
 
 export type Sources = {
   /** Flag values as given on the command line, by flag name; repeated flags keep every value. */

@@ -48,11 +48,13 @@ export interface Conn {
   joinFailures: RateWindow | null;
   badFrames: RateWindow | null;
   closed: boolean;
+  /** The signed token's subject (user id) from the first join that had one: presence identity. */
+  sub: string | null;
 }
 
 export function createConn(transport: Transport, ip: string, limits: ConnLimits): Conn {
   const now = Date.now();
-  return { transport, ip, topics: null, lastSeen: now, openedAt: now, limits, joinFailures: null, badFrames: null, closed: false };
+  return { transport, ip, topics: null, lastSeen: now, openedAt: now, limits, joinFailures: null, badFrames: null, closed: false, sub: null };
 }
 
 /** Count a refused join; true once more than --max-join-failures happened this minute (close the connection). */
@@ -104,11 +106,29 @@ function hold(conn: Conn, topic: string): void {
   else if (!conn.topics.includes(topic)) conn.topics.push(topic);
 }
 
+// --- presence (issue 15): told of every room a connection enters or leaves, on any transport ---
+/** Called once per room a connection gains (+1) or loses (-1); src/engine/occupancy.ts counts them. */
+export type MembershipHook = (conn: Conn, ns: string, room: string, delta: 1 | -1) => void;
+const membershipHooks = new WeakMap<Hub, MembershipHook>();
+/** Be told of every room join and leave of connections on this hub. */
+export function onMembership(hub: Hub, fn: MembershipHook): void {
+  membershipHooks.set(hub, fn);
+}
+function membership(hub: Hub, conn: Conn, topic: string, delta: 1 | -1): void {
+  const fn = membershipHooks.get(hub);
+  if (!fn || !isRoomTopic(topic)) return;
+  const s = splitTopic(topic);
+  fn(conn, s.ns, s.room, delta);
+}
+// --- end presence ---
+
 /** Add a room subscription; false when the per-connection cap is reached. */
 export function joinRoom(hub: Hub, conn: Conn, sub: Subscriber, format: string, ns: string, room: string, maxRooms: number): boolean {
   if (conn.topics?.includes(topicOf(format, ns, room))) return true;
   if (roomCount(conn) >= maxRooms) return false;
-  hold(conn, hub.subscribe(sub, format, ns, room));
+  const topic = hub.subscribe(sub, format, ns, room);
+  hold(conn, topic);
+  membership(hub, conn, topic, 1); // presence (issue 15)
   return true;
 }
 
@@ -123,6 +143,7 @@ export function dropTopic(hub: Hub, conn: Conn, sub: Subscriber, topic: string):
   if (i < 0) return false;
   conn.topics!.splice(i, 1);
   hub.unsubscribe(sub, topic);
+  membership(hub, conn, topic, -1); // presence (issue 15)
   return true;
 }
 
@@ -142,5 +163,8 @@ export function releaseConn(hub: Hub, conn: Conn, sub: Subscriber): void {
 export function resetConn(hub: Hub, conn: Conn, sub: Subscriber): void {
   const topics = conn.topics;
   conn.topics = null;
-  for (const t of topics ?? []) hub.unsubscribe(sub, t);
+  for (const t of topics ?? []) {
+    hub.unsubscribe(sub, t);
+    membership(hub, conn, t, -1); // presence (issue 15)
+  }
 }

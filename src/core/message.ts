@@ -43,4 +43,4 @@ export interface EmitMessage {
 }
 
 /** Where an emit came from (for metrics and logs). */
-export type IngestSource = "http" | "redis-json" | "redis-socketio" | "redis-emitter" | "redis-raw" | "wsify" | "webdis" | "cli" | "cluster";
+export type IngestSource = "http" | "presence" | "redis-json" | "redis-socketio" | "redis-emitter" | "redis-raw" | "wsify" | "webdis" | "cli" | "cluster";

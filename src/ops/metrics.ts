@@ -72,6 +72,13 @@ const DEFS: Array<[string, Family["type"], string]> = [
   ["ws_emit_draining", "gauge", "1 while the process is draining for shutdown"],
   ["ws_emit_tls_reloads_total", "counter", "TLS certificate reloads (SIGHUP) by result"],
   ["ws_emit_stats_snapshot_errors_total", "counter", "Cluster /stats snapshots not written to or read from Redis, by op"],
+  // presence (issue 15): src/engine/occupancy*.ts, src/ops/webhooks.ts
+  ["ws_emit_occupancy_flushes_total", "counter", "Batches of local room and member count changes written to the occupancy store, by result"],
+  ["ws_emit_occupancy_transitions_total", "counter", "Cluster-wide transitions this node caused (room_occupied, room_vacated, member_added, member_removed), by type"],
+  ["ws_emit_occupancy_reaped_nodes_total", "counter", "Dead nodes whose occupancy contributions this node took out"],
+  ["ws_emit_webhook_deliveries_total", "counter", "Webhook POSTs by result (ok, error)"],
+  ["ws_emit_webhook_events_total", "counter", "Webhook events delivered (acknowledged by the receiver)"],
+  ["ws_emit_webhook_queue_dropped_total", "counter", "Webhook events dropped because the in-memory queue was full"],
   ["ws_emit_sio_forwards_total", "counter", "Socket.IO long-polling requests passed to the worker that owns the session (--workers), by method"],
   // history (issue 13)
   ["ws_emit_resumes_total", "counter", "Joins and streams that read room history, by transport and result (fresh, recovered, gap)"],

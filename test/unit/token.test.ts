@@ -59,8 +59,9 @@ describe("signed tokens", () => {
   });
 
   test("ws-emit token arguments: every problem at once, naming the flag", () => {
-    expect(tokenRequest(["--room", "dir::a", "--room", "dir::*", "--secret", "S", "--ttl", "5m", "--sub", "u"], {})).toEqual({ ok: true, rooms: ["dir::a", "dir::*"], secret: "S", ttl: 300, sub: "u" });
-    expect(tokenRequest(["--room", "dir::a"], { WS_EMIT_TOKEN_SECRET: "E" })).toEqual({ ok: true, rooms: ["dir::a"], secret: "E", ttl: 3600 });
+    expect(tokenRequest(["--room", "dir::a", "--room", "dir::*", "--secret", "S", "--ttl", "5m", "--sub", "u"], {})).toEqual({ ok: true, rooms: ["dir::a", "dir::*"], secret: "S", ttl: 300, sub: "u", jwt: false });
+    expect(tokenRequest(["--room", "dir::a"], { WS_EMIT_TOKEN_SECRET: "E" })).toEqual({ ok: true, rooms: ["dir::a"], secret: "E", ttl: 3600, jwt: false });
+    expect(tokenRequest(["--room", "dir::a", "--secret", "S", "--jwt"], {})).toMatchObject({ ok: true, jwt: true });
     const bad = tokenRequest(["--room", "public", "--room", "a::x", "--room", "b::y", "--ttl", "soon", "--bogus", "1"], {});
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.issues).toEqual(["unknown flag --bogus (see --help)"]);

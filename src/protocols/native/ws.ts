@@ -26,14 +26,17 @@ export async function upgradeNative(ctx: Ctx, req: Request, url: URL, proto: WsP
     if (x !== "" && !parsePosition(x).ok) throw new HttpError(400, "bad_request", '"since" must be an event id ("<epoch>-<offset>") or empty');
   const secret = url.searchParams.get("secret");
   const token = url.searchParams.get("token");
+  let sub: string | null = null; // presence (issue 15): the token's subject
   for (const room of rooms) {
     const c = await checkJoinFrom(ctx, ip, room, secret, token);
     if (!c.ok) {
       ctx.metrics.inc("ws_emit_joins_total", { result: c.code });
       throw joinRefused(c);
     }
+    sub ??= c.sub ?? null;
   }
   const conn = createConn("native", ip, ctx.config);
+  conn.sub = sub;
   const state: NativeOpenState = { rooms, sinces };
   const ok = ctx.server().upgrade(req, { data: { conn, proto, state } });
   if (!ok) throw new HttpError(400, "bad_request", "expected a WebSocket upgrade request");
@@ -77,6 +80,7 @@ export function createNativeProtocol(ctx: Ctx, wsify?: { adopt(ws: WS, text: str
       if (countJoinFailure(conn)) ws.close(CLOSE.JOIN_FLOOD, "too many failed joins");
       return;
     }
+    conn.sub ??= c.sub ?? null; // presence (issue 15)
     if (ctx.engine.history) return joinWithHistory(ws, c.room, sincePos, id);
     if (!joinRoom(hub, conn, { ws }, NATIVE_FORMAT_ID, NS, c.room, config.maxRoomsPerConnection)) {
       fail(ws, "too_many_rooms", `at most ${config.maxRoomsPerConnection} rooms per connection`, room, id);

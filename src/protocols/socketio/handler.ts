@@ -66,6 +66,7 @@ export function createSioHandler(ctx: Ctx, sessions: () => Sessions): SioHandler
       if (countJoinFailure(s.conn)) kick(s, "too many failed joins", CLOSE.JOIN_FLOOD);
       return;
     }
+    s.conn.sub ??= c.sub ?? null; // presence (issue 15)
     // Own rooms (one per connected namespace) do not count against --max-rooms.
     if (!joinRoom(hub, s.conn, sessions().subscriber(s), SIO_FORMAT_ID, ns, c.room, config.maxRoomsPerConnection))
       return refuse(s, ns, id, "too_many_rooms", `at most ${config.maxRoomsPerConnection} rooms per connection`);

@@ -91,18 +91,21 @@ export async function sseRoute(ctx: Ctx, req: Request, url: URL, ip: string): Pr
   if (rooms.length > config.maxRoomsPerConnection) throw new HttpError(400, "too_many_rooms", `at most ${config.maxRoomsPerConnection} rooms per connection`);
   const secret = url.searchParams.get("secret");
   const token = url.searchParams.get("token");
+  let sub: string | null = null; // presence (issue 15): the token's subject
   for (const room of rooms) {
     const c = await checkJoinFrom(ctx, ip, room, secret, token);
     if (!c.ok) {
       metrics.inc("ws_emit_joins_total", { result: c.code });
       throw joinRefused(c);
     }
+    sub ??= c.sub ?? null;
   }
   // The checks may have awaited the secret store: look again before taking the slot.
   refuseWhenFull(ctx);
   if (req.signal.aborted) return new Response(null, { status: 499 });
 
   const conn = createConn("sse", ip, config);
+  conn.sub = sub;
   const formatId = format === "envelope" ? SSE_ENVELOPE_FORMAT_ID : SSE_FORMAT_ID;
   // --history: every room's position is read (and what was missed since Last-Event-ID
   // replayed) while the stream already holds the live frames back: see ./resume.ts.
