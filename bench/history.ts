@@ -65,7 +65,7 @@ async function fanout(history: boolean) {
     l.close();
     return EMITS / (ms / 1000);
   } finally {
-    await Promise.all([a.stop(), b.stop()]);
+    await Promise.all([a.stop("SIGTERM"), b.stop("SIGTERM")]);
   }
 }
 
@@ -79,13 +79,13 @@ async function ingest(history: boolean) {
     for (let sent = 0; sent < EMITS; sent += BATCH) {
       await redisCli(redis.port, "PUBLISH", "ws-emit", JSON.stringify(batch(Math.min(BATCH, EMITS - sent), "redis")));
     }
-    await bounded(Promise.all([la.all, lb.all]).then(() => {}), () => `ingest: ${la.count() + lb.count()} of ${EMITS * LISTENERS}`);
+    await bounded(Promise.all([la.all, lb.all]).then(() => {}), () => `ingest (history ${history ? "on" : "off"}): ${la.count()} + ${lb.count()} of ${EMITS * LISTENERS}; ${[...a.lines, ...b.lines].filter((l) => !l.startsWith("[info]")).slice(0, 5).join(" | ")}`);
     const ms = performance.now() - t;
     la.close();
     lb.close();
     return EMITS / (ms / 1000);
   } finally {
-    await Promise.all([a.stop(), b.stop()]);
+    await Promise.all([a.stop("SIGTERM"), b.stop("SIGTERM")]);
   }
 }
 
@@ -135,7 +135,7 @@ async function storm() {
     sockets.forEach((s) => s.close());
     return { ms, delta };
   } finally {
-    await srv.stop();
+    await srv.stop("SIGTERM");
   }
 }
 

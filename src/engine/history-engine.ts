@@ -77,7 +77,7 @@ export function withHistory({ engine, history, idempotency, sioSessions, ingestL
       if (msg.idempotencyKey === undefined && (!history || msg.rooms === null)) return engine.publish(msg, source);
       return publishWithHistory(msg, source);
     },
-    ready: () => engine.ready() && (storeReady?.() ?? true),
+    ready: () => engine.ready() && (storeReady?.() ?? true) && (ingestLease?.known() ?? true),
     async close() {
       await ingestLease?.close();
       await engine.close();
