@@ -33,6 +33,8 @@ function onText(c: Conn, text: string) {
     if (text.includes('"type":"joined"')) {
       c.joined = true;
       joined++;
+      // Only joined subscribers count towards "every member of the room has it".
+      members.set(c.room, (members.get(c.room) ?? 0) + 1);
       c.settle?.();
     }
     return;
@@ -120,7 +122,6 @@ function indexOfCrlf2(b: Uint8Array): number {
 }
 
 async function run(plan: Plan) {
-  for (const [, , room] of plan.conns) members.set(room, (members.get(room) ?? 0) + 1);
   const t0 = Date.now();
   const deadline = t0 + plan.connectSeconds * 1000;
   let next = 0;
@@ -148,6 +149,7 @@ async function run(plan: Plan) {
             data: onData,
             close(s: Socket<Conn>) {
               if (s.data.joined) disconnects++;
+              else if (!s.data.closed) errors++;
               s.data.closed = true;
               s.data.settle?.();
             },

@@ -14,9 +14,9 @@ run() {
   timeout 900 nice -n 5 "$@" 2>&1 | grep -v '^\[info\]' | tee "bench/results/scale-$name.txt"
 }
 ONLY="$*"
-run 100k $B bench/scale-100k.ts --conns 100000 --procs 6 --workers 7 --broadcasts 20 --sustain 10
+run 100k $B bench/scale-100k.ts --conns 100000 --procs 10 --workers 7 --broadcasts 20 --sustain 10
 run out $B bench/scale-out.ts --nodes 1,2,4 --subs 4000 --messages 200000 --seconds 10
 run raw-fanout $B bench/profile/fanout.ts 5000 6 native
 run raw-ingest $B bench/profile/http-ingest.ts 3 6
 run raw-idle $B bench/profile/idle-memory.ts 5000 3 native
-run deflate $B bench/scale-deflate.ts --repeat 3
+run deflate $B bench/scale-deflate.ts --repeat ${DEFLATE_REPEAT:-3}
