@@ -176,6 +176,10 @@ export function connect(url?: string, opts: Options = {}): Client {
         if (m.type === "event") onEvent(m);
         else if (m.room !== undefined && (m.type === "joined" || m.type === "error") && switching && !--switching) closeStreams();
         if (m.type === "joined") {
+          // With history the reply names the room's position: a room that gets no event before
+          // the connection drops still resumes from here, not from "now" (a silent hole).
+          const jr = rooms.get(m.room);
+          if (jr && jr.last === undefined && typeof m.position === "string") jr.last = m.position;
           emit("joined", { room: m.room });
           if (m.recovered === false) emit("gap", { room: m.room });
         } else if (m.type === "left") emit("left", { room: m.room });

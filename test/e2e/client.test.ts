@@ -257,6 +257,28 @@ describe("client library in Chromium", () => {
     }
   });
 
+  test("with --history, a room that got no event before the drop still resumes from the join's position", { timeout: 40_000 }, async () => {
+    await using srv = await startWsEmit(["--history", "100"]);
+    const proxy = await startProxy(Number(new URL(srv.url).port));
+    try {
+      const cp = await clientPage(proxy.url, { transport: "ws", minDelay: 200, maxDelay: 1000 }, true);
+      await cp.page.evaluate(() => (globalThis as any).c.join("quiet"));
+      await cp.waitFor(`${joinedCount("quiet")} === 1`);
+      proxy.down = true;
+      proxy.cut();
+      await cp.waitFor(`window.c.state === "reconnecting"`);
+      await until(async () => ((await (await fetch(`${srv.url}/stats`)).json()) as any).connections === 0, "the server to see the socket gone");
+      expect((await emit(srv.url, { event: "update", room: "quiet", data: "while away" })).body.delivered).toBe(0);
+      proxy.down = false;
+      await cp.waitFor(`window.log.filter(e => e.k === "update").length === 1`);
+      expect(updates(await cp.log())).toEqual([{ data: "while away", room: "quiet" }]);
+      expect(cp.problems).toEqual([]);
+      await cp.page.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
   test("after a restart that lost the in-memory history, re-joining reports a gap instead of a silent hole", { timeout: 40_000 }, async () => {
     const port = await freePort();
     const args = ["--address", `127.0.0.1:${port}`, "--history", "100"];

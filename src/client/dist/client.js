@@ -107,6 +107,9 @@ function connect(url, opts = {}) {
         else if (m.room !== undefined && (m.type === "joined" || m.type === "error") && switching && !--switching)
           closeStreams();
         if (m.type === "joined") {
+          const jr = rooms.get(m.room);
+          if (jr && jr.last === undefined && typeof m.position === "string")
+            jr.last = m.position;
           emit("joined", { room: m.room });
           if (m.recovered === false)
             emit("gap", { room: m.room });
