@@ -2,6 +2,7 @@
  * The servers the bench measures: how to check what each needs, start it on loopback (a free
  * port), subscribe to it, publish to it, and stop it by the PIDs the bench started.
  */
+import { spawnListening as spawnServer } from "./spawn.ts";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -47,35 +48,8 @@ const batchPublish = (base: string): Publish => ({ kind: "http-batch", url: `${b
 
 /** Spawn a server that prints "listening on http://HOST:PORT"; keep draining its output. */
 async function spawnListening(cmd: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<Running> {
-  const proc = Bun.spawn(cmd, {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", NO_COLOR: "1", ...env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const lines: string[] = [];
-  let found: (url: string) => void;
-  const listening = new Promise<string>((r) => (found = r));
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of s) {
-      buf += dec.decode(chunk, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (lines.push(line) > 200) lines.shift();
-        const m = /listening on (http:\/\/[0-9.]+:\d+)/.exec(line);
-        if (m) found(m[1]!);
-      }
-    }
-  };
-  pump(proc.stdout);
-  pump(proc.stderr);
-  const timer = new Promise<null>((r) => setTimeout(() => r(null), timeoutMs));
-  const base = await Promise.race([listening, timer, proc.exited.then(() => null)]);
+  const { proc, lines, listening } = spawnServer(cmd, { env, timeoutMs });
+  const base = await listening;
   const stop = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
     await proc.exited;

@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startRedis, type RedisServer } from "../test/helpers/redis.ts";
+import { spawnListening } from "./spawn.ts";
 
 export const ROOT = resolve(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -23,34 +24,8 @@ export interface Node {
 
 /** dist/ws-emit with `args`, returned once it printed its listening line (and, with Redis, /readyz is 200). */
 export async function startNode(args: string[], opts: { workers?: number } = {}): Promise<Node> {
-  const proc = Bun.spawn([join(ROOT, "dist/ws-emit"), "--address", "127.0.0.1:0", "--max-connections", "200000", "--drain", "200ms", ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", NO_COLOR: "1" },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const lines: string[] = [];
-  let found: (url: string) => void;
-  const listening = new Promise<string>((r) => (found = r));
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of s) {
-      buf += dec.decode(chunk, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (lines.push(line) > 400) lines.shift();
-        const m = /listening on (http:\/\/[0-9.]+:\d+)/.exec(line);
-        if (m) found(m[1]!);
-      }
-    }
-  };
-  void pump(proc.stdout);
-  void pump(proc.stderr);
-  const base = await Promise.race([listening, Bun.sleep(30_000).then(() => null), proc.exited.then(() => null)]);
+  const { proc, lines, listening } = spawnListening([join(ROOT, "dist/ws-emit"), "--address", "127.0.0.1:0", "--max-connections", "200000", "--drain", "200ms", ...args], { keepLines: 400, timeoutMs: 30_000 });
+  const base = await listening;
   const stop = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
     const done = await Promise.race([proc.exited.then(() => true), Bun.sleep(8000).then(() => false)]);

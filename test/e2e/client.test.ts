@@ -54,6 +54,14 @@ async function clientPage(base: string, opts: Record<string, unknown>, allowNetw
   };
 }
 
+/** The page's network drops (the proxy cuts and refuses): wait until the client and the server both see it. */
+async function dropNetwork(cp: ClientPage, proxy: { down: boolean; cut(): void }, serverUrl: string): Promise<void> {
+  proxy.down = true;
+  proxy.cut();
+  await cp.waitFor(`window.c.state === "reconnecting"`);
+  await until(async () => ((await (await fetch(`${serverUrl}/stats`)).json()) as any).connections === 0, "the server to see the connection gone");
+}
+
 const updates = (log: Array<{ k: string; v: any; m?: any }>) => log.filter((e) => e.k === "update").map((e) => ({ data: e.v, room: e.m.room }));
 const joinedCount = (room: string) => `window.log.filter(e => e.k === "joined" && e.v.room === ${JSON.stringify(room)}).length`;
 
@@ -209,10 +217,7 @@ describe("client library in Chromium", () => {
       expect((await emit(srv.url, { event: "update", room: "r", data: 1 })).body.delivered).toBe(1);
       await cp.waitFor(`window.log.filter(e => e.k === "update").length === 1`);
       // The network drops; an event is emitted while the page is away.
-      proxy.down = true;
-      proxy.cut();
-      await cp.waitFor(`window.c.state === "reconnecting"`);
-      await until(async () => ((await (await fetch(`${srv.url}/stats`)).json()) as any).connections === 0, "the server to see the stream gone");
+      await dropNetwork(cp, proxy, srv.url);
       expect((await emit(srv.url, { event: "update", room: "r", data: 2 })).body.delivered).toBe(0);
       proxy.down = false;
       await cp.waitFor(`window.log.filter(e => e.k === "update").length === 2`);
@@ -236,10 +241,7 @@ describe("client library in Chromium", () => {
       await cp.waitFor(`${joinedCount("r")} === 1`);
       expect((await emit(srv.url, { event: "update", room: "r", data: 1 })).body.delivered).toBe(1);
       await cp.waitFor(`window.log.filter(e => e.k === "update").length === 1`);
-      proxy.down = true;
-      proxy.cut();
-      await cp.waitFor(`window.c.state === "reconnecting"`);
-      await until(async () => ((await (await fetch(`${srv.url}/stats`)).json()) as any).connections === 0, "the server to see the socket gone");
+      await dropNetwork(cp, proxy, srv.url);
       // Emitted while the client is away: only history can bring these back.
       for (const n of [2, 3]) expect((await emit(srv.url, { event: "update", room: "r", data: n })).body.delivered).toBe(0);
       proxy.down = false;
@@ -264,10 +266,7 @@ describe("client library in Chromium", () => {
       const cp = await clientPage(proxy.url, { transport: "ws", minDelay: 200, maxDelay: 1000 }, true);
       await cp.page.evaluate(() => (globalThis as any).c.join("quiet"));
       await cp.waitFor(`${joinedCount("quiet")} === 1`);
-      proxy.down = true;
-      proxy.cut();
-      await cp.waitFor(`window.c.state === "reconnecting"`);
-      await until(async () => ((await (await fetch(`${srv.url}/stats`)).json()) as any).connections === 0, "the server to see the socket gone");
+      await dropNetwork(cp, proxy, srv.url);
       expect((await emit(srv.url, { event: "update", room: "quiet", data: "while away" })).body.delivered).toBe(0);
       proxy.down = false;
       await cp.waitFor(`window.log.filter(e => e.k === "update").length === 1`);
