@@ -35,7 +35,7 @@ if (!onlyServer) {
     if (r.failure) failed = true;
     console.log(`| ${r.name} | ${r.source} | ${r.cases.toLocaleString("en")} | ${r.crashes} | ${r.violations} | ${r.slowestMs} ms | ${r.seconds} |`);
   }
-  for (const r of parserReports) if (r.failure) console.log(`\n${r.name}: ${r.failure}${r.awaiting ? `\n  (known, issue 11: ${r.awaiting})` : ""}`);
+  for (const r of parserReports) if (r.failure) console.log(`\n${r.name}: ${r.failure}`);
 }
 
 let server: Awaited<ReturnType<typeof fuzzServer>> | null = null;
@@ -58,7 +58,7 @@ if (!onlyParsers) {
     const outcomes = Object.entries(r.outcomes).sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k}: ${n}`).join(", ");
     console.log(`| ${r.protocol} | ${r.batches} | ${r.sent.toLocaleString("en")} | ${r.crashes} | ${r.slowestHealthMs} ms | ${fivexx} | ${outcomes} |`);
   }
-  for (const r of server.reports) if (r.failure) console.log(`\n${r.protocol}: ${r.failure}${r.awaiting ? `\n  (known, issue 11: ${r.awaiting})` : ""}`);
+  for (const r of server.reports) if (r.failure) console.log(`\n${r.protocol}: ${r.failure}`);
 }
 
 console.log(`\n${failed ? "FAILED" : "ok"}: ${Math.round((Date.now() - started) / 1000)} s`);

@@ -13,7 +13,6 @@ export interface TargetReport {
   seed: number;
   /** The shrunk failing input and what went wrong, when there was one. */
   failure: string | null;
-  awaiting: string | null;
 }
 
 /** Longest a parser may take on one input (a stall is a failure too). */
@@ -96,6 +95,5 @@ export function runTarget(t: Target, numRuns: number, seed: number = Date.now() 
     slowestMs: Math.round(slowest * 10) / 10,
     seed,
     failure,
-    awaiting: t.awaiting && !t.awaiting.present() ? t.awaiting.what : null,
   };
 }

@@ -13,9 +13,7 @@ const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED)
 
 describe("fuzz: parsers of outside input (slice)", () => {
   for (const t of TARGETS) {
-    // A target whose crash is fixed on another branch of issue 11 waits for that merge (named).
-    const waiting = t.awaiting && !t.awaiting.present() ? t.awaiting.what : null;
-    test.skipIf(waiting !== null)(`${t.name}${waiting ? ` (awaiting: ${waiting})` : ""}`, () => {
+    test(t.name, () => {
       const r = runTarget(t, RUNS, SEED);
       expect({ failure: r.failure, cases: r.cases }).toEqual({ failure: null, cases: RUNS });
     }, 60_000);

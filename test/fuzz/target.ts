@@ -13,11 +13,6 @@ export interface Target<T = any> {
   arb: fc.Arbitrary<T>;
   /** Run the parser on one input: an invariant violation, or null. Throwing is a crash. */
   run(input: T): string | null;
-  /**
-   * A fix from issue 11 made on another branch (helper "harden") that this target needs
-   * before it can pass; `present()` says whether this build has it.
-   */
-  awaiting?: { what: string; present(): boolean };
 }
 
 /** Deepest nesting documented at the ingest doors (issue 11; src/core/bounds.ts once merged). */
@@ -29,16 +24,6 @@ export function depthOver(v: unknown, max: number, d = 0): boolean {
   for (const x of Object.values(v)) if (depthOver(x, max, d + 1)) return true;
   return false;
 }
-
-/** Does a crash-free probe run? (a fix is present when its issue's input no longer throws) */
-export const runs = (f: () => unknown) => () => {
-  try {
-    f();
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Is the depth limit at the door in this build? (then ok results must respect it) */
 export const depthLimitAtDoor = (() => {
