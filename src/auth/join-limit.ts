@@ -8,7 +8,7 @@ import { parseRoom } from "../core/rooms.ts";
 import { DEFAULT_NAMESPACE } from "../core/rooms.ts";
 import type { Ctx } from "../server/context.ts";
 import { isLoopbackIp } from "./forwarded.ts";
-import { checkJoin, type JoinCheck } from "./rooms.ts";
+import { checkJoin, joinRefused, type JoinCheck } from "./rooms.ts";
 
 const WINDOW_MS = 60_000;
 /** Most addresses / roomspaces tracked at once; beyond that the oldest windows are forgotten. */
@@ -108,4 +108,22 @@ export async function checkJoinFrom(ctx: Ctx, ip: string, room: unknown, secret:
   const c = await checkJoin(ctx.engine, room, secret, token, ns);
   if (!c.ok && c.guess) limiter.failed(ip, space);
   return c;
+}
+
+/**
+ * The rooms of a connection's URL (`?room=…&secret=…` or `&token=…`), checked before the upgrade
+ * or stream starts: the first refusal is thrown as its HTTP error (and counted). Returns the
+ * token's subject, if any (presence).
+ */
+export async function admitUrlRooms(ctx: Ctx, ip: string, rooms: readonly string[], secret: string | null, token: string | null): Promise<string | null> {
+  let sub: string | null = null;
+  for (const room of rooms) {
+    const c = await checkJoinFrom(ctx, ip, room, secret, token);
+    if (!c.ok) {
+      ctx.metrics.inc("ws_emit_joins_total", { result: c.code });
+      throw joinRefused(c);
+    }
+    sub ??= c.sub ?? null;
+  }
+  return sub;
 }

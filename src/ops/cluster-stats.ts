@@ -51,19 +51,12 @@ export interface NodeSnapshot {
   rates_1m: { events_in_per_s: number; deliveries_per_s: number };
 }
 
-export interface ClusterNode {
+export interface ClusterNode extends Pick<NodeSnapshot, "version" | "host" | "pid" | "uptime_s" | "draining" | "connections" | "rooms"> {
   id: string;
   /** The node answering this /stats. */
   self?: true;
   /** Seconds since the node wrote its snapshot (0 for this node: its live numbers). */
   age_s: number;
-  version: string;
-  host?: string;
-  pid: number;
-  uptime_s: number;
-  draining: boolean;
-  connections: number;
-  rooms: number;
 }
 
 export type ClusterView =

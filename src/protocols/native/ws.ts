@@ -1,6 +1,5 @@
 /** The native protocol's WebSocket side: upgrade at /ws, join/leave/ping handling. */
-import { joinRefused } from "../../auth/rooms.ts";
-import { checkJoinFrom } from "../../auth/join-limit.ts";
+import { admitUrlRooms, checkJoinFrom } from "../../auth/join-limit.ts";
 import { countBadFrame, countJoinFailure, createConn, joinBroadcast, joinRoom, leaveRoom, roomCount, roomsOf } from "../../core/connection.ts";
 import { CLOSE, type Ctx, type WS, type WsProtocol } from "../../server/context.ts";
 import { HttpError } from "../../core/errors.ts";
@@ -26,15 +25,7 @@ export async function upgradeNative(ctx: Ctx, req: Request, url: URL, proto: WsP
     if (x !== "" && !parsePosition(x).ok) throw new HttpError(400, "bad_request", '"since" must be an event id ("<epoch>-<offset>") or empty');
   const secret = url.searchParams.get("secret");
   const token = url.searchParams.get("token");
-  let sub: string | null = null; // presence (issue 15): the token's subject
-  for (const room of rooms) {
-    const c = await checkJoinFrom(ctx, ip, room, secret, token);
-    if (!c.ok) {
-      ctx.metrics.inc("ws_emit_joins_total", { result: c.code });
-      throw joinRefused(c);
-    }
-    sub ??= c.sub ?? null;
-  }
+  const sub = await admitUrlRooms(ctx, ip, rooms, secret, token); // sub: the token's subject (presence)
   const conn = createConn("native", ip, ctx.config);
   conn.sub = sub;
   const state: NativeOpenState = { rooms, sinces };

@@ -10,8 +10,7 @@
  * counted as drops_total{reason="slow_sse"}.
  */
 import type { Server } from "bun";
-import { joinRefused } from "../../auth/rooms.ts";
-import { checkJoinFrom } from "../../auth/join-limit.ts";
+import { admitUrlRooms } from "../../auth/join-limit.ts";
 import { createConn, joinBroadcast, joinRoom, releaseConn, type Conn, type Transport } from "../../core/connection.ts";
 import type { Ctx } from "../../server/context.ts";
 import { refuseWhenFull } from "../../server/admission.ts";
@@ -91,15 +90,7 @@ export async function sseRoute(ctx: Ctx, req: Request, url: URL, ip: string): Pr
   if (rooms.length > config.maxRoomsPerConnection) throw new HttpError(400, "too_many_rooms", `at most ${config.maxRoomsPerConnection} rooms per connection`);
   const secret = url.searchParams.get("secret");
   const token = url.searchParams.get("token");
-  let sub: string | null = null; // presence (issue 15): the token's subject
-  for (const room of rooms) {
-    const c = await checkJoinFrom(ctx, ip, room, secret, token);
-    if (!c.ok) {
-      metrics.inc("ws_emit_joins_total", { result: c.code });
-      throw joinRefused(c);
-    }
-    sub ??= c.sub ?? null;
-  }
+  const sub = await admitUrlRooms(ctx, ip, rooms, secret, token); // sub: the token's subject (presence)
   // The checks may have awaited the secret store: look again before taking the slot.
   refuseWhenFull(ctx);
   if (req.signal.aborted) return new Response(null, { status: 499 });
